@@ -1,0 +1,34 @@
+package newstore
+
+import (
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// PeerEntry is one peer's state as it crosses a snapshot: exactly what the
+// minimal store keeps, and never a private key.
+type PeerEntry struct {
+	ID peer.ID
+	// Addrs are the peer's addresses with their TTLs and absolute expiries.
+	Addrs []AddrEntry
+	// PubKey is the public key in crypto.MarshalPublicKey form, nil if none
+	// is stored (or it is inlined in the peer ID).
+	PubKey []byte
+	// Record is the signed envelope of the peer's certified record as
+	// marshalled by record.Envelope.Marshal, nil if none.
+	Record []byte
+}
+
+// AddrEntry is one address of a peer.
+type AddrEntry struct {
+	Addr ma.Multiaddr
+	// TTL is the TTL the address was last given; it tells permanent and
+	// connected addresses (peerstore.PermanentAddrTTL,
+	// peerstore.ConnectedAddrTTL) from ones that simply expire.
+	TTL time.Duration
+	// Expires is when the address expires; meaningless for permanent and
+	// connected addresses.
+	Expires time.Time
+}
