@@ -1,0 +1,586 @@
+package newstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/record"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// ErrTooManyRecords is returned by ConsumePeerRecord when the record cap is
+// reached and the record belongs to a peer that has none yet.
+var ErrTooManyRecords = errors.New("newstore: too many signed peer records")
+
+// AddrBook is the minimal peer store: addresses with TTLs, public keys and
+// certified peer records, and nothing else. It implements
+// peerstore.AddrBook and peerstore.CertifiedAddrBook with upstream
+// pstoremem's semantics, so it can stand in for them.
+//
+// Memory is spent only where the dial path needs it: an address is one
+// small slot in its peer's slice (no per-address map entry, no expiry heap),
+// a public key that the peer ID inlines is not stored at all, and a
+// certified record is kept serialized rather than as a parsed envelope.
+type AddrBook struct {
+	cfg config
+
+	mu         sync.RWMutex
+	peers      map[peer.ID]*peerState
+	unconnAddr int // addresses with a TTL below ConnectedAddrTTL, expired or not
+	records    int
+
+	subs *addrSubs
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	closed sync.Once
+}
+
+var (
+	_ peerstore.AddrBook          = (*AddrBook)(nil)
+	_ peerstore.CertifiedAddrBook = (*AddrBook)(nil)
+)
+
+type peerState struct {
+	addrs []addrEntry
+	// record is the marshalled envelope of the peer's certified record.
+	record    []byte
+	recordSeq uint64
+	// pubKey is nil when the peer ID inlines the key; hasKey says whether a
+	// key was added at all.
+	pubKey crypto.PubKey
+	hasKey bool
+}
+
+type addrEntry struct {
+	addr   ma.Multiaddr
+	ttl    time.Duration
+	expiry int64 // unix nanoseconds, saturated for permanent and connected TTLs
+	// fromRecord marks the addresses of the current certified record, which
+	// a newer record may take away.
+	fromRecord bool
+}
+
+func (e *addrEntry) connected() bool        { return isConnectedTTL(e.ttl) }
+func (e *addrEntry) expired(now int64) bool { return now >= e.expiry }
+
+// isConnectedTTL matches upstream: PermanentAddrTTL and ConnectedAddrTTL
+// never expire and are not counted against the unconnected caps.
+func isConnectedTTL(ttl time.Duration) bool { return ttl >= peerstore.ConnectedAddrTTL }
+
+// expiryAt adds ttl to now, saturating instead of overflowing.
+func expiryAt(now int64, ttl time.Duration) int64 {
+	if ttl > 0 && now > math.MaxInt64-int64(ttl) {
+		return math.MaxInt64
+	}
+	return now + int64(ttl)
+}
+
+// New returns an empty AddrBook. It starts one goroutine, collecting expired
+// addresses; Close stops it.
+func New(opts ...Option) (*AddrBook, error) {
+	cfg := defaultConfig()
+	for _, opt := range opts {
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ab := &AddrBook{
+		cfg:    cfg,
+		peers:  make(map[peer.ID]*peerState),
+		subs:   newAddrSubs(),
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	go ab.collect(ctx)
+	return ab, nil
+}
+
+// Close stops the collector. The book stays readable.
+func (ab *AddrBook) Close() error {
+	ab.closed.Do(func() {
+		ab.cancel()
+		<-ab.done
+	})
+	return nil
+}
+
+func (ab *AddrBook) now() int64 { return ab.cfg.clock.Now().UnixNano() }
+
+func (ab *AddrBook) collect(ctx context.Context) {
+	defer close(ab.done)
+	t := time.NewTicker(ab.cfg.gcInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			ab.GC()
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// GC drops expired addresses now, and the records and peers left without
+// any. It runs periodically on its own; calling it is only useful to bound
+// memory at a chosen moment.
+func (ab *AddrBook) GC() {
+	now := ab.now()
+	ab.mu.Lock()
+	defer ab.mu.Unlock()
+	for p, ps := range ab.peers {
+		ab.dropExpiredLocked(ps, now)
+		ab.tidyLocked(p, ps)
+	}
+}
+
+func (ab *AddrBook) dropExpiredLocked(ps *peerState, now int64) {
+	kept := ps.addrs[:0]
+	for _, e := range ps.addrs {
+		if e.expired(now) {
+			if !e.connected() {
+				ab.unconnAddr--
+			}
+			continue
+		}
+		kept = append(kept, e)
+	}
+	clearTail(ps.addrs, len(kept))
+	ps.addrs = kept
+}
+
+// tidyLocked applies the invariants after a change: a record lives only as
+// long as the peer has addresses, and a peer with nothing is forgotten.
+func (ab *AddrBook) tidyLocked(p peer.ID, ps *peerState) {
+	if len(ps.addrs) == 0 && ps.record != nil {
+		ps.record, ps.recordSeq = nil, 0
+		ab.records--
+	}
+	if len(ps.addrs) == 0 && !ps.hasKey {
+		delete(ab.peers, p)
+	}
+	if len(ps.addrs) == 0 && cap(ps.addrs) > 0 {
+		ps.addrs = nil
+	}
+}
+
+func clearTail(s []addrEntry, from int) {
+	for i := from; i < len(s); i++ {
+		s[i] = addrEntry{}
+	}
+}
+
+func (ab *AddrBook) stateLocked(p peer.ID) *peerState {
+	ps := ab.peers[p]
+	if ps == nil {
+		ps = &peerState{}
+		ab.peers[p] = ps
+	}
+	return ps
+}
+
+func findAddr(addrs []addrEntry, a ma.Multiaddr) int {
+	for i := range addrs {
+		if addrs[i].addr.Equal(a) {
+			return i
+		}
+	}
+	return -1
+}
+
+// normalize strips a /p2p/<id> suffix naming p; it rejects nil addresses and
+// ones naming another peer, as upstream does.
+func normalize(p peer.ID, a ma.Multiaddr) (ma.Multiaddr, bool) {
+	if len(a) == 0 {
+		return nil, false
+	}
+	addr, id := peer.SplitAddr(a)
+	if len(addr) == 0 || (id != "" && id != p) {
+		return nil, false
+	}
+	return addr, true
+}
+
+// AddAddr calls AddAddrs with one address.
+func (ab *AddrBook) AddAddr(p peer.ID, addr ma.Multiaddr, ttl time.Duration) {
+	ab.AddAddrs(p, []ma.Multiaddr{addr}, ttl)
+}
+
+// AddAddrs adds addresses that expire after ttl. It never shortens the TTL
+// or the expiry of an address already known.
+func (ab *AddrBook) AddAddrs(p peer.ID, addrs []ma.Multiaddr, ttl time.Duration) {
+	if ttl <= 0 || len(addrs) == 0 {
+		return
+	}
+	now := ab.now()
+	ab.mu.Lock()
+	defer ab.mu.Unlock()
+	ab.addAddrsLocked(p, addrs, ttl, now, false)
+}
+
+func (ab *AddrBook) addAddrsLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Duration, now int64, fromRecord bool) {
+	if ttl <= 0 {
+		return
+	}
+	if !isConnectedTTL(ttl) && ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs {
+		return
+	}
+	exp := expiryAt(now, ttl)
+	var ps *peerState
+	for _, a := range addrs {
+		addr, ok := normalize(p, a)
+		if !ok {
+			continue
+		}
+		if ps == nil {
+			ps = ab.stateLocked(p)
+		}
+		if i := findAddr(ps.addrs, addr); i >= 0 {
+			e := &ps.addrs[i]
+			wasConnected := e.connected()
+			if ttl > e.ttl {
+				e.ttl = ttl
+			}
+			if exp > e.expiry {
+				e.expiry = exp
+			}
+			e.fromRecord = e.fromRecord || fromRecord
+			ab.recountLocked(wasConnected, e.connected())
+			continue
+		}
+		if !ab.makeRoomLocked(ps, ttl) {
+			continue
+		}
+		ps.addrs = append(ps.addrs, addrEntry{addr: addr, ttl: ttl, expiry: exp, fromRecord: fromRecord})
+		if !isConnectedTTL(ttl) {
+			ab.unconnAddr++
+		}
+		ab.subs.broadcast(p, addr)
+	}
+	if ps != nil {
+		ab.tidyLocked(p, ps)
+	}
+}
+
+// recountLocked keeps the unconnected counter right when an address moves
+// between the connected and the unconnected class.
+func (ab *AddrBook) recountLocked(wasConnected, isConnected bool) {
+	switch {
+	case wasConnected && !isConnected:
+		ab.unconnAddr++
+	case !wasConnected && isConnected:
+		ab.unconnAddr--
+	}
+}
+
+// makeRoomLocked enforces the per-peer cap before a new address with ttl is
+// added: it evicts the unconnected address that expires first, and reports
+// false when every address is held by a connection.
+func (ab *AddrBook) makeRoomLocked(ps *peerState, ttl time.Duration) bool {
+	if isConnectedTTL(ttl) || ab.cfg.maxAddrsPerPeer <= 0 {
+		return true
+	}
+	n, victim := 0, -1
+	for i := range ps.addrs {
+		if ps.addrs[i].connected() {
+			continue
+		}
+		n++
+		if victim < 0 || ps.addrs[i].expiry < ps.addrs[victim].expiry {
+			victim = i
+		}
+	}
+	if n < ab.cfg.maxAddrsPerPeer {
+		return true
+	}
+	if victim < 0 {
+		return false
+	}
+	ab.removeAtLocked(ps, victim)
+	return true
+}
+
+func (ab *AddrBook) removeAtLocked(ps *peerState, i int) {
+	if !ps.addrs[i].connected() {
+		ab.unconnAddr--
+	}
+	last := len(ps.addrs) - 1
+	ps.addrs[i] = ps.addrs[last]
+	ps.addrs[last] = addrEntry{}
+	ps.addrs = ps.addrs[:last]
+}
+
+// SetAddr calls SetAddrs with one address.
+func (ab *AddrBook) SetAddr(p peer.ID, addr ma.Multiaddr, ttl time.Duration) {
+	ab.SetAddrs(p, []ma.Multiaddr{addr}, ttl)
+}
+
+// SetAddrs sets the TTL of addresses, replacing what they had; a TTL of 0 or
+// less removes them.
+func (ab *AddrBook) SetAddrs(p peer.ID, addrs []ma.Multiaddr, ttl time.Duration) {
+	if len(addrs) == 0 {
+		return
+	}
+	now := ab.now()
+	exp := expiryAt(now, ttl)
+	ab.mu.Lock()
+	defer ab.mu.Unlock()
+	ps := ab.peers[p]
+	for _, a := range addrs {
+		addr, ok := normalize(p, a)
+		if !ok {
+			continue
+		}
+		var i = -1
+		if ps != nil {
+			i = findAddr(ps.addrs, addr)
+		}
+		if i >= 0 {
+			e := &ps.addrs[i]
+			switch {
+			case ttl <= 0:
+				ab.removeAtLocked(ps, i)
+			case e.connected() && !isConnectedTTL(ttl) && ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs:
+				ab.removeAtLocked(ps, i)
+			default:
+				wasConnected := e.connected()
+				e.addr, e.ttl, e.expiry = addr, ttl, exp
+				ab.recountLocked(wasConnected, e.connected())
+				ab.subs.broadcast(p, addr)
+			}
+			continue
+		}
+		if ttl <= 0 || (!isConnectedTTL(ttl) && ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs) {
+			continue
+		}
+		if ps == nil {
+			ps = ab.stateLocked(p)
+		}
+		if !ab.makeRoomLocked(ps, ttl) {
+			continue
+		}
+		ps.addrs = append(ps.addrs, addrEntry{addr: addr, ttl: ttl, expiry: exp})
+		if !isConnectedTTL(ttl) {
+			ab.unconnAddr++
+		}
+		ab.subs.broadcast(p, addr)
+	}
+	if ps != nil {
+		ab.tidyLocked(p, ps)
+	}
+}
+
+// UpdateAddrs gives the addresses of p whose TTL is oldTTL the TTL newTTL; a
+// newTTL of 0 removes them.
+func (ab *AddrBook) UpdateAddrs(p peer.ID, oldTTL time.Duration, newTTL time.Duration) {
+	now := ab.now()
+	exp := expiryAt(now, newTTL)
+	ab.mu.Lock()
+	defer ab.mu.Unlock()
+	ps := ab.peers[p]
+	if ps == nil {
+		return
+	}
+	for i := 0; i < len(ps.addrs); {
+		e := &ps.addrs[i]
+		if e.ttl != oldTTL {
+			i++
+			continue
+		}
+		if newTTL == 0 || (isConnectedTTL(oldTTL) && !isConnectedTTL(newTTL) && ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs) {
+			ab.removeAtLocked(ps, i) // moves the last entry to i: look at i again
+			continue
+		}
+		wasConnected := e.connected()
+		e.ttl, e.expiry = newTTL, exp
+		ab.recountLocked(wasConnected, e.connected())
+		i++
+	}
+	ab.tidyLocked(p, ps)
+}
+
+// Addrs returns the unexpired addresses of p.
+func (ab *AddrBook) Addrs(p peer.ID) []ma.Multiaddr {
+	now := ab.now()
+	ab.mu.RLock()
+	defer ab.mu.RUnlock()
+	ps := ab.peers[p]
+	if ps == nil {
+		return nil
+	}
+	out := make([]ma.Multiaddr, 0, len(ps.addrs))
+	for i := range ps.addrs {
+		if !ps.addrs[i].expired(now) {
+			out = append(out, ps.addrs[i].addr)
+		}
+	}
+	return out
+}
+
+// ClearAddrs removes every address of p, and with them its record.
+func (ab *AddrBook) ClearAddrs(p peer.ID) {
+	ab.mu.Lock()
+	defer ab.mu.Unlock()
+	ps := ab.peers[p]
+	if ps == nil {
+		return
+	}
+	for i := range ps.addrs {
+		if !ps.addrs[i].connected() {
+			ab.unconnAddr--
+		}
+	}
+	ps.addrs = nil
+	ab.tidyLocked(p, ps)
+}
+
+// PeersWithAddrs returns the peers that have addresses (expired ones not yet
+// collected included, as upstream).
+func (ab *AddrBook) PeersWithAddrs() peer.IDSlice {
+	ab.mu.RLock()
+	defer ab.mu.RUnlock()
+	out := make(peer.IDSlice, 0, len(ab.peers))
+	for p, ps := range ab.peers {
+		if len(ps.addrs) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// AddrStream returns a channel that yields the addresses of p known now and
+// every new one, until ctx is done.
+func (ab *AddrBook) AddrStream(ctx context.Context, p peer.ID) <-chan ma.Multiaddr {
+	ab.mu.RLock()
+	var initial []ma.Multiaddr
+	if ps := ab.peers[p]; ps != nil {
+		initial = make([]ma.Multiaddr, 0, len(ps.addrs))
+		for i := range ps.addrs {
+			initial = append(initial, ps.addrs[i].addr)
+		}
+	}
+	// Subscribing under the read lock means no address added after the
+	// initial read can be missed.
+	ch := ab.subs.subscribe(ctx, p, initial)
+	ab.mu.RUnlock()
+	return ch
+}
+
+// ConsumePeerRecord stores a certified peer record and adds its addresses
+// with ttl. A record older (lower sequence number) than the one held is
+// ignored (false, nil); an equal one refreshes the TTLs. The addresses of
+// the previous record that the new one no longer lists are dropped, unless a
+// connection holds them.
+func (ab *AddrBook) ConsumePeerRecord(env *record.Envelope, ttl time.Duration) (bool, error) {
+	if env == nil {
+		return false, errors.New("newstore: ConsumePeerRecord: nil envelope")
+	}
+	r, err := env.Record()
+	if err != nil {
+		return false, fmt.Errorf("newstore: ConsumePeerRecord: %w", err)
+	}
+	rec, ok := r.(*peer.PeerRecord)
+	if !ok {
+		return false, fmt.Errorf("newstore: ConsumePeerRecord: envelope holds a %T, not a peer record", r)
+	}
+	if !rec.PeerID.MatchesPublicKey(env.PublicKey) {
+		return false, errors.New("newstore: ConsumePeerRecord: signing key does not match the record's peer ID")
+	}
+	raw, err := env.Marshal()
+	if err != nil {
+		return false, fmt.Errorf("newstore: ConsumePeerRecord: marshal envelope: %w", err)
+	}
+	now := ab.now()
+	ab.mu.Lock()
+	defer ab.mu.Unlock()
+	return ab.storeRecordLocked(rec.PeerID, raw, rec.Seq, rec.Addrs, ttl, now)
+}
+
+func (ab *AddrBook) storeRecordLocked(p peer.ID, raw []byte, seq uint64, addrs []ma.Multiaddr, ttl time.Duration, now int64) (bool, error) {
+	ps := ab.peers[p]
+	had := ps != nil && ps.record != nil
+	if had && ps.recordSeq > seq {
+		return false, nil
+	}
+	if !had && ab.records >= ab.cfg.maxSignedRecords {
+		return false, ErrTooManyRecords
+	}
+	if ps == nil {
+		ps = ab.stateLocked(p)
+	}
+	if had {
+		ab.forgetRecordAddrsLocked(ps, addrs)
+	} else {
+		ab.records++
+	}
+	ps.record, ps.recordSeq = raw, seq
+	ab.addAddrsLocked(p, addrs, ttl, now, true)
+	ab.tidyLocked(p, ps)
+	return true, nil
+}
+
+// forgetRecordAddrsLocked drops the addresses the previous record listed and
+// the next one does not, keeping those a connection holds.
+func (ab *AddrBook) forgetRecordAddrsLocked(ps *peerState, next []ma.Multiaddr) {
+	for i := 0; i < len(ps.addrs); {
+		e := &ps.addrs[i]
+		if !e.fromRecord || containsAddr(next, e.addr) {
+			i++
+			continue
+		}
+		if e.connected() {
+			e.fromRecord = false
+			i++
+			continue
+		}
+		ab.removeAtLocked(ps, i)
+	}
+}
+
+func containsAddr(list []ma.Multiaddr, a ma.Multiaddr) bool {
+	for _, b := range list {
+		if b.Equal(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// GetPeerRecord returns the certified record of p, or nil when there is none
+// or p has no unexpired address left.
+func (ab *AddrBook) GetPeerRecord(p peer.ID) *record.Envelope {
+	now := ab.now()
+	ab.mu.RLock()
+	ps := ab.peers[p]
+	var raw []byte
+	if ps != nil && ps.record != nil && hasLiveAddr(ps.addrs, now) {
+		raw = ps.record
+	}
+	ab.mu.RUnlock()
+	if raw == nil {
+		return nil
+	}
+	// The bytes were marshalled from a verified envelope, so they parse.
+	env, err := record.UnmarshalEnvelope(raw)
+	if err != nil {
+		return nil
+	}
+	return env
+}
+
+func hasLiveAddr(addrs []addrEntry, now int64) bool {
+	for i := range addrs {
+		if !addrs[i].expired(now) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,88 @@
+package newstore
+
+import (
+	"fmt"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// PubKey returns the public key of p: the one added, or the one the peer ID
+// inlines (Ed25519 and secp256k1 IDs do). Nil when neither exists.
+func (ab *AddrBook) PubKey(p peer.ID) crypto.PubKey {
+	ab.mu.RLock()
+	var k crypto.PubKey
+	if ps := ab.peers[p]; ps != nil {
+		k = ps.pubKey
+	}
+	ab.mu.RUnlock()
+	if k != nil {
+		return k
+	}
+	k, err := p.ExtractPublicKey()
+	if err != nil {
+		return nil
+	}
+	return k
+}
+
+// AddPubKey stores the public key of p. A key that does not match the peer
+// ID is refused. A key the ID inlines is not stored twice: only the fact
+// that it was added is kept.
+func (ab *AddrBook) AddPubKey(p peer.ID, k crypto.PubKey) error {
+	if k == nil {
+		return fmt.Errorf("newstore: AddPubKey: nil key for peer %s", p)
+	}
+	if !p.MatchesPublicKey(k) {
+		return fmt.Errorf("newstore: AddPubKey: key does not match peer ID %s", p)
+	}
+	inlined := false
+	if ik, err := p.ExtractPublicKey(); err == nil && ik != nil {
+		inlined = true
+	}
+	ab.mu.Lock()
+	defer ab.mu.Unlock()
+	ps := ab.stateLocked(p)
+	ps.hasKey = true
+	if !inlined {
+		ps.pubKey = k
+	}
+	return nil
+}
+
+// PeersWithKeys returns the peers whose public key was added.
+func (ab *AddrBook) PeersWithKeys() peer.IDSlice {
+	ab.mu.RLock()
+	defer ab.mu.RUnlock()
+	out := make(peer.IDSlice, 0, len(ab.peers))
+	for p, ps := range ab.peers {
+		if ps.hasKey {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Peers returns every peer the book knows: with addresses or a key.
+func (ab *AddrBook) Peers() peer.IDSlice {
+	ab.mu.RLock()
+	defer ab.mu.RUnlock()
+	out := make(peer.IDSlice, 0, len(ab.peers))
+	for p := range ab.peers {
+		out = append(out, p)
+	}
+	return out
+}
+
+// RemovePeer forgets p's public key. Its addresses and record are kept and
+// expire on their own, as with upstream's RemovePeer; ClearAddrs drops them.
+func (ab *AddrBook) RemovePeer(p peer.ID) {
+	ab.mu.Lock()
+	defer ab.mu.Unlock()
+	ps := ab.peers[p]
+	if ps == nil {
+		return
+	}
+	ps.pubKey, ps.hasKey = nil, false
+	ab.tidyLocked(p, ps)
+}
