@@ -1,0 +1,50 @@
+package peerdata
+
+import (
+	"time"
+
+	"github.com/benbjohnson/clock"
+)
+
+// Option configures a Store built by New.
+type Option func(*Store)
+
+// WithClock sets the clock the store measures TTLs and sweeps with; tests
+// pass a clock.Mock.
+func WithClock(c clock.Clock) Option {
+	return func(s *Store) {
+		if c != nil {
+			s.clock = c
+		}
+	}
+}
+
+// WithMaxPeers caps how many peers may hold data at once (DefaultMaxPeers by
+// default). n <= 0 keeps the default: the store is never unbounded.
+func WithMaxPeers(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxPeers = n
+		}
+	}
+}
+
+// WithMaxEntriesPerPeer caps how many values one peer may hold
+// (DefaultMaxEntriesPerPeer by default). n <= 0 keeps the default.
+func WithMaxEntriesPerPeer(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxEntries = n
+		}
+	}
+}
+
+// WithSweepInterval sets how often expired values are freed
+// (DefaultSweepInterval by default). d <= 0 keeps the default.
+func WithSweepInterval(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.sweepInterval = d
+		}
+	}
+}

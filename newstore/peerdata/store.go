@@ -1,0 +1,383 @@
+package peerdata
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Default bounds of a Store.
+const (
+	// DefaultMaxPeers is how many peers may hold data at once.
+	DefaultMaxPeers = 100_000
+	// DefaultMaxEntriesPerPeer is how many values one peer may hold.
+	DefaultMaxEntriesPerPeer = 64
+	// DefaultSweepInterval is how often expired values are freed. It does not
+	// change when values expire: an expired value never answers a Get.
+	DefaultSweepInterval = 10 * time.Second
+)
+
+var (
+	// ErrNotFound is returned by Get when the peer holds no live value for
+	// the key.
+	ErrNotFound = errors.New("peerdata: no value for this peer and key")
+	// ErrInvalidKey is returned for a key that is nil or not comparable.
+	ErrInvalidKey = errors.New("peerdata: invalid key")
+	// ErrNotConnected is returned by a Put with a zero ttlAfterDisconnect
+	// for a peer that is not connected: the value would be dropped at once.
+	ErrNotConnected = errors.New("peerdata: peer not connected and ttlAfterDisconnect is 0")
+	// ErrTooManyPeers is returned by a Put that would make one more peer
+	// hold data than the store's cap allows.
+	ErrTooManyPeers = errors.New("peerdata: too many peers hold data")
+	// ErrTooManyEntries is returned by a Put that would give a peer more
+	// values than the store's per-peer cap allows.
+	ErrTooManyEntries = errors.New("peerdata: too many values for this peer")
+)
+
+// Store holds values per peer and drops them a chosen time after the peer
+// disconnects. It is safe for concurrent use. The zero value is not usable:
+// build one with New.
+type Store struct {
+	clock         clock.Clock
+	maxPeers      int
+	maxEntries    int
+	sweepInterval time.Duration
+
+	mu    sync.Mutex
+	peers map[peer.ID]*peerState
+	// withData counts the peers in peers that hold at least one value: the
+	// number the peer cap applies to.
+	withData int
+	subs     map[*subscription]struct{}
+	closed   bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+type peerState struct {
+	connected bool
+	// entries is a slice, not a map: peers hold few values and a slice costs
+	// a fraction of a map's memory per peer.
+	entries []entry
+}
+
+type entry struct {
+	key, val any
+	ttl      time.Duration
+	// expires is the UnixNano instant the value dies, 0 while the peer is
+	// connected.
+	expires int64
+}
+
+// New returns a Store with its bounds and a sweeper goroutine running; Close
+// stops it.
+func New(opts ...Option) *Store {
+	s := &Store{
+		clock:         clock.New(),
+		maxPeers:      DefaultMaxPeers,
+		maxEntries:    DefaultMaxEntriesPerPeer,
+		sweepInterval: DefaultSweepInterval,
+		peers:         make(map[peer.ID]*peerState),
+		subs:          make(map[*subscription]struct{}),
+		stop:          make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	ticker := s.clock.Ticker(s.sweepInterval)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ticker.C:
+				s.sweep()
+			case <-s.stop:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// checkKey refuses what context.WithValue would panic on, plus values whose
+// dynamic parts are not comparable (an interface field holding a slice),
+// which would panic at the first ==.
+func checkKey(key any) error {
+	if key == nil {
+		return fmt.Errorf("%w: nil", ErrInvalidKey)
+	}
+	if !reflect.ValueOf(key).Comparable() {
+		return fmt.Errorf("%w: a %T is not comparable", ErrInvalidKey, key)
+	}
+	return nil
+}
+
+// Put stores val under key for p, replacing any value the key held. The value
+// is dropped ttlAfterDisconnect after p disconnects (at disconnect for 0); for
+// a peer that is not connected, ttlAfterDisconnect from now (see the package
+// doc).
+func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if ttlAfterDisconnect < 0 {
+		return fmt.Errorf("peerdata: put for peer %s: negative ttlAfterDisconnect %v", p, ttlAfterDisconnect)
+	}
+	now := s.clock.Now().UnixNano()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers[p]
+	connected := ps != nil && ps.connected
+	if !connected && ttlAfterDisconnect == 0 {
+		return fmt.Errorf("put for peer %s: %w", p, ErrNotConnected)
+	}
+	var expires int64
+	if !connected {
+		expires = now + int64(ttlAfterDisconnect)
+	}
+	if ps != nil {
+		s.pruneLocked(p, ps, now)
+		ps = s.peers[p] // pruning may have dropped a disconnected peer
+	}
+	if ps != nil {
+		for i := range ps.entries {
+			if ps.entries[i].key == key {
+				ps.entries[i] = entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires}
+				return nil
+			}
+		}
+		if len(ps.entries) >= s.maxEntries {
+			return fmt.Errorf("put for peer %s: %w (cap %d)", p, ErrTooManyEntries, s.maxEntries)
+		}
+	}
+	if ps == nil || len(ps.entries) == 0 {
+		if s.withData >= s.maxPeers {
+			s.sweepLocked(now)
+			if s.withData >= s.maxPeers {
+				return fmt.Errorf("put for peer %s: %w (cap %d)", p, ErrTooManyPeers, s.maxPeers)
+			}
+		}
+		if ps == nil {
+			ps = &peerState{}
+			s.peers[p] = ps
+		}
+		s.withData++
+	}
+	ps.entries = append(ps.entries, entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires})
+	return nil
+}
+
+// Get returns the live value stored under key for p, or ErrNotFound.
+func (s *Store) Get(p peer.ID, key any) (any, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	now := s.clock.Now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers[p]
+	if ps == nil {
+		return nil, ErrNotFound
+	}
+	for _, e := range ps.entries {
+		if e.key == key {
+			if e.expires != 0 && e.expires <= now {
+				return nil, ErrNotFound
+			}
+			return e.val, nil
+		}
+	}
+	return nil, ErrNotFound
+}
+
+// Delete drops the value stored under key for p, if any.
+func (s *Store) Delete(p peer.ID, key any) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers[p]
+	if ps == nil {
+		return nil
+	}
+	for i := range ps.entries {
+		if ps.entries[i].key == key {
+			ps.entries = deleteAt(ps.entries, i)
+			s.afterShrinkLocked(p, ps)
+			return nil
+		}
+	}
+	return nil
+}
+
+// RemovePeer drops every value of p at once.
+func (s *Store) RemovePeer(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers[p]
+	if ps == nil || len(ps.entries) == 0 {
+		return
+	}
+	ps.entries = nil
+	s.withData--
+	if !ps.connected {
+		delete(s.peers, p)
+	}
+}
+
+// Peers returns the peers that hold at least one live value.
+func (s *Store) Peers() []peer.ID {
+	now := s.clock.Now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]peer.ID, 0, s.withData)
+	for p, ps := range s.peers {
+		for _, e := range ps.entries {
+			if e.expires == 0 || e.expires > now {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Connected records that p is connected: its values stop expiring until the
+// next Disconnected. Subscribe calls it from connectedness events; call it
+// directly for peers connected before the subscription.
+func (s *Store) Connected(p peer.ID) {
+	now := s.clock.Now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers[p]
+	if ps == nil {
+		s.peers[p] = &peerState{connected: true}
+		return
+	}
+	if ps.connected {
+		return
+	}
+	// Values that already expired stay dead: a reconnect only saves values
+	// still within their TTL.
+	s.pruneLocked(p, ps, now)
+	ps.connected = true
+	for i := range ps.entries {
+		ps.entries[i].expires = 0
+	}
+	s.peers[p] = ps
+}
+
+// Disconnected records that p is no longer connected: each of its values now
+// lives its ttlAfterDisconnect.
+func (s *Store) Disconnected(p peer.ID) {
+	now := s.clock.Now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers[p]
+	if ps == nil || !ps.connected {
+		return
+	}
+	ps.connected = false
+	if len(ps.entries) == 0 {
+		delete(s.peers, p)
+		return
+	}
+	kept := ps.entries[:0]
+	for _, e := range ps.entries {
+		if e.ttl == 0 {
+			continue
+		}
+		e.expires = now + int64(e.ttl)
+		kept = append(kept, e)
+	}
+	clear(ps.entries[len(kept):]) // let dropped values be collected
+	ps.entries = kept
+	s.afterShrinkLocked(p, ps)
+}
+
+// Close stops the sweeper and every subscription. The store still answers
+// afterwards, with expiry checked on access, but nothing feeds it.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	subs := make([]*subscription, 0, len(s.subs))
+	for sub := range s.subs {
+		subs = append(subs, sub)
+	}
+	s.mu.Unlock()
+
+	var errs []error
+	for _, sub := range subs {
+		errs = append(errs, sub.Close())
+	}
+	close(s.stop)
+	s.wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (s *Store) sweep() {
+	now := s.clock.Now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepLocked(now)
+}
+
+func (s *Store) sweepLocked(now int64) {
+	for p, ps := range s.peers {
+		if !ps.connected {
+			s.pruneLocked(p, ps, now)
+		}
+	}
+}
+
+// pruneLocked drops p's expired values, and p itself when nothing is left.
+func (s *Store) pruneLocked(p peer.ID, ps *peerState, now int64) {
+	if ps.connected {
+		return
+	}
+	kept := ps.entries[:0]
+	for _, e := range ps.entries {
+		if e.expires != 0 && e.expires <= now {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	if len(kept) == len(ps.entries) {
+		return
+	}
+	clear(ps.entries[len(kept):])
+	ps.entries = kept
+	s.afterShrinkLocked(p, ps)
+}
+
+// afterShrinkLocked keeps withData and the map right once p lost values.
+func (s *Store) afterShrinkLocked(p peer.ID, ps *peerState) {
+	if len(ps.entries) > 0 {
+		return
+	}
+	ps.entries = nil
+	s.withData--
+	if !ps.connected {
+		delete(s.peers, p)
+	}
+}
+
+func deleteAt(es []entry, i int) []entry {
+	copy(es[i:], es[i+1:])
+	es[len(es)-1] = entry{}
+	return es[:len(es)-1]
+}
