@@ -1,0 +1,564 @@
+package remember
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/record"
+	"github.com/libp2p/go-libp2p/gologshim"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/pstoremigrate/pstoremigrate/newstore"
+)
+
+// savedAddrTTL is the TTL written with remembered addresses: what the
+// peerstore gives a peer's addresses after it disconnects. Expires is
+// lastSeen+savedAddrTTL, which is how the last-seen time survives a
+// restart; Restore does not drop expired addresses, since a remembered
+// peer is worth a dial however long the node was down.
+var savedAddrTTL = peerstore.RecentlyConnectedAddrTTL
+
+// RejoinResult is what happened when the host rejoined the network at
+// start.
+type RejoinResult struct {
+	// LoadErr says why the saved peers could not be used, nil if they
+	// were. It wraps newstore.ErrNoSnapshot on a first start, or the
+	// snapshot error (newstore.ErrChecksum, ...) if the state was corrupt.
+	LoadErr error
+	// Remembered is how many peers the saved state held.
+	Remembered int
+	// BootstrapDialed and BootstrapAnswered count the bootstrap peers.
+	BootstrapDialed, BootstrapAnswered int
+	// Dialed is how many remembered peers were dialed: zero in
+	// DialIfBootstrapFails mode when a bootstrap peer answered.
+	Dialed int
+	// Answered is how many remembered peers were connected when the
+	// dials ended, including those already connected.
+	Answered int
+	// FirstAnswer is the time from Attach to the first remembered peer
+	// that answered, zero if none did.
+	FirstAnswer time.Duration
+	// Took is the time from Attach to the end of the dials.
+	Took time.Duration
+}
+
+// Rememberer remembers a host's best peers across restarts. It is created
+// by Attach and stopped by Close.
+type Rememberer struct {
+	h   host.Host
+	cfg config
+	log *slog.Logger
+
+	mu    sync.Mutex
+	peers map[peer.ID]*history
+	// loaded are the saved peers, best first, as Restore read them.
+	loaded []peer.AddrInfo
+
+	sub       event.Subscription
+	persister *newstore.Persister
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	rejoined chan struct{}
+	result   RejoinResult
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Attach starts remembering h's peers: it loads the peers saved by a
+// previous run, starts dialing them in the background (see DialMode and
+// Rejoined), tracks h's connections from its event bus, and saves its
+// choice periodically and on Close. A missing or unreadable saved state is
+// not an error: the host starts without remembered peers and the reason is
+// logged and reported in RejoinResult.LoadErr.
+//
+// One of WithFile, WithDatastore or WithSink is required. Close the
+// Rememberer before the host, so the final save sees the host's peers.
+func Attach(h host.Host, opts ...Option) (*Rememberer, error) {
+	start := time.Now()
+	if h == nil {
+		return nil, errors.New("remember: host is nil")
+	}
+	cfg := config{
+		maxPeers:        DefaultMaxPeers,
+		saveInterval:    DefaultSaveInterval,
+		dialConcurrency: DefaultDialConcurrency,
+		dialTimeout:     DefaultDialTimeout,
+		mode:            DialAlways,
+		halfLife:        DefaultHalfLife,
+	}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("remember: %w", err)
+		}
+	}
+	if cfg.sink == nil {
+		return nil, errors.New("remember: nowhere to save peers: use WithFile, WithDatastore or WithSink")
+	}
+	if cfg.logger == nil {
+		cfg.logger = gologshim.Logger("remember")
+	}
+
+	// Subscribe before looking at the current connections so that no
+	// change falls between the two.
+	sub, err := h.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged), eventbus.Name("remember"))
+	if err != nil {
+		return nil, fmt.Errorf("remember: subscribing to connectedness events: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Rememberer{
+		h:        h,
+		cfg:      cfg,
+		log:      cfg.logger,
+		peers:    make(map[peer.ID]*history),
+		sub:      sub,
+		ctx:      ctx,
+		cancel:   cancel,
+		rejoined: make(chan struct{}),
+	}
+	for _, p := range h.Network().Peers() {
+		if h.Network().Connectedness(p) == network.Connected {
+			r.observe(p, true, start)
+		}
+	}
+	r.wg.Add(1)
+	go r.track()
+
+	r.persister = newstore.NewPersister(savedSet{r}, cfg.sink, newstore.WithInterval(cfg.saveInterval))
+	loadCtx, loadCancel := context.WithTimeout(ctx, cfg.dialTimeout)
+	loadErr := r.persister.Load(loadCtx)
+	loadCancel()
+	switch {
+	case loadErr == nil:
+	case errors.Is(loadErr, newstore.ErrNoSnapshot):
+		r.log.Info("no remembered peers saved yet, starting without them", "err", loadErr)
+	default:
+		r.log.Warn("saved peers are unreadable, starting without them", "err", loadErr)
+	}
+	r.persister.Start()
+
+	r.wg.Add(1)
+	go r.rejoin(start, loadErr)
+	return r, nil
+}
+
+// Rejoined waits for the dials started by Attach and returns what they
+// did.
+func (r *Rememberer) Rejoined(ctx context.Context) (RejoinResult, error) {
+	select {
+	case <-r.rejoined:
+		return r.result, nil
+	case <-ctx.Done():
+		return RejoinResult{}, ctx.Err()
+	}
+}
+
+// Remembered returns the peers that would be saved now, best first.
+func (r *Rememberer) Remembered() []peer.AddrInfo {
+	chosen := r.choose(time.Now())
+	out := make([]peer.AddrInfo, len(chosen))
+	for i, c := range chosen {
+		out[i] = peer.AddrInfo{ID: c.id, Addrs: c.addrs}
+	}
+	return out
+}
+
+// Save saves the remembered peers now.
+func (r *Rememberer) Save(ctx context.Context) error {
+	if err := r.persister.Save(ctx); err != nil {
+		return fmt.Errorf("remember: saving peers: %w", err)
+	}
+	return nil
+}
+
+// Close stops the dials and the tracking, saves the remembered peers a
+// last time and stops saving. It does not close the host.
+func (r *Rememberer) Close() error {
+	r.closeOnce.Do(func() {
+		r.cancel()
+		// Closing the subscription ends track's loop.
+		subErr := r.sub.Close()
+		r.wg.Wait()
+		if err := r.persister.Close(); err != nil {
+			r.closeErr = fmt.Errorf("remember: saving peers on close: %w", err)
+			return
+		}
+		if subErr != nil {
+			r.closeErr = fmt.Errorf("remember: closing event subscription: %w", subErr)
+		}
+	})
+	return r.closeErr
+}
+
+// track keeps each peer's history from connectedness events until the
+// subscription is closed.
+func (r *Rememberer) track() {
+	defer r.wg.Done()
+	for ev := range r.sub.Out() {
+		e, ok := ev.(event.EvtPeerConnectednessChanged)
+		if !ok {
+			continue
+		}
+		// A limited (relayed) connection is not one we could redial, so
+		// it does not count as being connected.
+		r.observe(e.Peer, e.Connectedness == network.Connected, time.Now())
+	}
+}
+
+func (r *Rememberer) observe(p peer.ID, connected bool, now time.Time) {
+	if p == r.h.ID() {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.peers[p]
+	if h == nil {
+		if !connected {
+			return
+		}
+		h = &history{}
+		r.peers[p] = h
+	}
+	switch {
+	case connected:
+		if h.connectedSince.IsZero() {
+			h.connectedSince = now
+		}
+		h.lastSeen = now
+	case !h.connectedSince.IsZero():
+		h.connectedFor += now.Sub(h.connectedSince)
+		h.connectedSince = time.Time{}
+		h.lastSeen = now
+		r.pruneLocked(now)
+	}
+}
+
+// trackLimit bounds the histories kept: a busy node meets thousands of
+// peers, and only the best few are ever saved.
+func (r *Rememberer) trackLimit() int { return max(10*r.cfg.maxPeers, 200) }
+
+// pruneLocked forgets the lowest-scored disconnected peers once there are
+// twice as many as trackLimit, so the cost is paid rarely.
+func (r *Rememberer) pruneLocked(now time.Time) {
+	limit := r.trackLimit()
+	if len(r.peers) <= 2*limit {
+		return
+	}
+	var gone []candidate
+	for id, h := range r.peers {
+		if h.connectedSince.IsZero() {
+			gone = append(gone, candidate{id: id, hist: *h, lastSeen: h.lastSeen, certified: h.record != nil})
+		}
+	}
+	rank(gone, now, r.cfg.halfLife)
+	for i := len(gone) - 1; i >= 0 && len(r.peers) > limit; i-- {
+		delete(r.peers, gone[i].id)
+	}
+}
+
+// choose applies the policy (see the package documentation) to every peer
+// with a history.
+func (r *Rememberer) choose(now time.Time) []candidate {
+	r.mu.Lock()
+	cands := make([]candidate, 0, len(r.peers))
+	for id, h := range r.peers {
+		cands = append(cands, candidate{id: id, hist: *h})
+	}
+	r.mu.Unlock()
+
+	self := r.h.ID()
+	ps := r.h.Peerstore()
+	cab, _ := peerstore.GetCertifiedAddrBook(ps)
+	kept := cands[:0]
+	for _, c := range cands {
+		if c.id == self {
+			continue
+		}
+		c.addrs = dialableAddrs(ps.Addrs(c.id), c.hist.addrs)
+		if len(c.addrs) == 0 {
+			continue // relay-only, or no address left
+		}
+		c.record = c.hist.record
+		if cab != nil {
+			if env := cab.GetPeerRecord(c.id); env != nil {
+				if b, err := env.Marshal(); err == nil {
+					c.record = b
+				}
+			}
+		}
+		c.certified = c.record != nil
+		c.lastSeen = c.hist.lastSeen
+		if !c.hist.connectedSince.IsZero() {
+			c.lastSeen = now
+		}
+		kept = append(kept, c)
+	}
+	rank(kept, now, r.cfg.halfLife)
+	return kept[:min(len(kept), r.cfg.maxPeers)]
+}
+
+// savedSet is the remembered peers as a newstore.Snapshotter; it is a
+// separate type so that Restore is not part of Rememberer's API.
+type savedSet struct{ r *Rememberer }
+
+// Snapshot writes the chosen peers, best first.
+func (s savedSet) Snapshot(w io.Writer) error {
+	now := time.Now()
+	chosen := s.r.choose(now)
+	sw, err := newstore.NewSnapshotWriter(w, now)
+	if err != nil {
+		return fmt.Errorf("starting snapshot: %w", err)
+	}
+	for _, c := range chosen {
+		e := &newstore.PeerEntry{ID: c.id, Record: c.record, Addrs: make([]newstore.AddrEntry, len(c.addrs))}
+		for i, a := range c.addrs {
+			e.Addrs[i] = newstore.AddrEntry{Addr: a, TTL: savedAddrTTL, Expires: c.lastSeen.Add(savedAddrTTL)}
+		}
+		if err := sw.WritePeer(e); err != nil {
+			// The writer refuses an entry over the format's bounds without
+			// writing it; the others are still worth saving. A failing
+			// writer shows again in Close.
+			s.r.log.Debug("not remembering a peer", "peer", c.id, "err", err)
+		}
+	}
+	if err := sw.Close(); err != nil {
+		return fmt.Errorf("finishing snapshot: %w", err)
+	}
+	return nil
+}
+
+// Restore reads saved peers. Nothing is kept unless the whole snapshot
+// reads cleanly; a peer's record is kept only if its signature verifies
+// and it is the peer's own.
+func (s savedSet) Restore(rd io.Reader) error {
+	r := s.r
+	sr, err := newstore.NewSnapshotReader(rd)
+	if err != nil {
+		return fmt.Errorf("reading saved peers: %w", err)
+	}
+	taken := sr.Taken()
+	var entries []*newstore.PeerEntry
+	for {
+		e, err := sr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading saved peers: %w", err)
+		}
+		entries = append(entries, e)
+	}
+
+	self := r.h.ID()
+	var loaded []peer.AddrInfo
+	hists := make(map[peer.ID]history, len(entries))
+	for _, e := range entries {
+		if e.ID == self || e.ID.Validate() != nil {
+			continue
+		}
+		if _, dup := hists[e.ID]; dup {
+			continue
+		}
+		h := history{lastSeen: time.Time{}, connectedFor: r.cfg.halfLife}
+		addrs := make([]ma.Multiaddr, 0, len(e.Addrs))
+		for _, a := range e.Addrs {
+			addrs = append(addrs, a.Addr)
+			if a.TTL > 0 && a.TTL < peerstore.ConnectedAddrTTL {
+				if seen := a.Expires.Add(-a.TTL); seen.After(h.lastSeen) {
+					h.lastSeen = seen
+				}
+			}
+		}
+		if h.lastSeen.IsZero() || h.lastSeen.After(taken) {
+			h.lastSeen = taken
+		}
+		if e.Record != nil {
+			recAddrs, err := verifyRecord(e.ID, e.Record)
+			if err != nil {
+				r.log.Debug("dropping a saved peer record", "peer", e.ID, "err", err)
+			} else {
+				h.record = e.Record
+				addrs = append(addrs, recAddrs...)
+			}
+		}
+		h.addrs = dialableAddrs(addrs)
+		if len(h.addrs) == 0 {
+			continue
+		}
+		hists[e.ID] = h
+		loaded = append(loaded, peer.AddrInfo{ID: e.ID, Addrs: h.addrs})
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, h := range hists {
+		if cur := r.peers[id]; cur != nil {
+			// Connected before the state was loaded: keep the live
+			// connection, add what the saved state knew.
+			cur.addrs, cur.record = h.addrs, h.record
+			cur.connectedFor += h.connectedFor
+			continue
+		}
+		r.peers[id] = &h
+	}
+	r.loaded = loaded
+	return nil
+}
+
+// verifyRecord returns the addresses of a saved signed peer record if it
+// is well signed and is id's own.
+func verifyRecord(id peer.ID, raw []byte) ([]ma.Multiaddr, error) {
+	_, rec, err := record.ConsumeEnvelope(raw, peer.PeerRecordEnvelopeDomain)
+	if err != nil {
+		return nil, fmt.Errorf("verifying envelope: %w", err)
+	}
+	pr, ok := rec.(*peer.PeerRecord)
+	if !ok {
+		return nil, fmt.Errorf("envelope holds a %T, not a peer record", rec)
+	}
+	if pr.PeerID != id {
+		return nil, fmt.Errorf("record is for peer %s", pr.PeerID)
+	}
+	return pr.Addrs, nil
+}
+
+type dialTarget struct {
+	ai         peer.AddrInfo
+	remembered bool
+}
+
+// rejoin dials the bootstrap and remembered peers as the mode says and
+// publishes the result.
+func (r *Rememberer) rejoin(start time.Time, loadErr error) {
+	defer r.wg.Done()
+	defer close(r.rejoined)
+
+	r.mu.Lock()
+	loaded := r.loaded
+	r.mu.Unlock()
+
+	res := RejoinResult{LoadErr: loadErr, Remembered: len(loaded)}
+	var firstAnswer atomic.Int64
+	onAnswer := func(t dialTarget) {
+		if t.remembered {
+			firstAnswer.CompareAndSwap(0, int64(max(time.Since(start), 1)))
+		}
+	}
+	remembered := make([]dialTarget, len(loaded))
+	for i, ai := range loaded {
+		remembered[i] = dialTarget{ai: ai, remembered: true}
+	}
+	bootstrap := make([]dialTarget, len(r.cfg.bootstrap))
+	for i, ai := range r.cfg.bootstrap {
+		bootstrap[i] = dialTarget{ai: ai}
+	}
+
+	var answered []bool
+	var targets []dialTarget
+	switch r.cfg.mode {
+	case DialAlways:
+		targets = append(bootstrap, remembered...)
+		answered = r.dialAll(targets, onAnswer)
+	case DialIfBootstrapFails:
+		targets = bootstrap
+		answered = r.dialAll(targets, onAnswer)
+		if !slices.Contains(answered, true) {
+			targets = append(targets, remembered...)
+			answered = append(answered, r.dialAll(remembered, onAnswer)...)
+		}
+	}
+	for i, t := range targets {
+		switch {
+		case t.remembered:
+			res.Dialed++
+			if answered[i] {
+				res.Answered++
+			}
+		default:
+			res.BootstrapDialed++
+			if answered[i] {
+				res.BootstrapAnswered++
+			}
+		}
+	}
+	res.FirstAnswer = time.Duration(firstAnswer.Load())
+	res.Took = time.Since(start)
+	r.result = res
+	r.log.Info("rejoined the network",
+		"mode", r.cfg.mode,
+		"remembered", res.Remembered, "dialed", res.Dialed, "answered", res.Answered,
+		"bootstrapDialed", res.BootstrapDialed, "bootstrapAnswered", res.BootstrapAnswered,
+		"firstAnswer", res.FirstAnswer, "took", res.Took)
+}
+
+// dialAll connects to the targets, at most dialConcurrency at once, all
+// within dialTimeout; answered[i] says whether targets[i] answered.
+func (r *Rememberer) dialAll(targets []dialTarget, onAnswer func(dialTarget)) []bool {
+	answered := make([]bool, len(targets))
+	if len(targets) == 0 {
+		return answered
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.dialTimeout)
+	defer cancel()
+	if cab, ok := peerstore.GetCertifiedAddrBook(r.h.Peerstore()); ok {
+		r.mu.Lock()
+		var envs [][]byte
+		for _, t := range targets {
+			if h := r.peers[t.ai.ID]; t.remembered && h != nil && h.record != nil {
+				envs = append(envs, h.record)
+			}
+		}
+		r.mu.Unlock()
+		for _, raw := range envs {
+			// The signed addresses help the dial; the peerstore keeps
+			// the newer record if it has one.
+			if env, _, err := record.ConsumeEnvelope(raw, peer.PeerRecordEnvelopeDomain); err == nil {
+				_, _ = cab.ConsumePeerRecord(env, peerstore.TempAddrTTL)
+			}
+		}
+	}
+
+	sem := make(chan struct{}, r.cfg.dialConcurrency)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if t.ai.ID == r.h.ID() {
+				return
+			}
+			if err := r.h.Connect(ctx, t.ai); err != nil {
+				r.log.Debug("peer did not answer", "peer", t.ai.ID, "remembered", t.remembered, "err", err)
+				return
+			}
+			answered[i] = true
+			onAnswer(t)
+		}()
+	}
+	wg.Wait()
+	return answered
+}
