@@ -38,6 +38,12 @@ func (s *addrSubs) broadcast(p peer.ID, addr ma.Multiaddr) {
 	}
 }
 
+func (s *addrSubs) empty() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.subs) == 0
+}
+
 func (s *addrSubs) remove(p peer.ID, sub *addrSub) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

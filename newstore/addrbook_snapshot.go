@@ -1,0 +1,295 @@
+package newstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/record"
+)
+
+// snapshotBatch is how many peers Snapshot copies per hold of the read lock:
+// writers wait for one batch, never for the whole (disk-bound) write.
+const snapshotBatch = 512
+
+// RestoredConnectedAddrTTL (peerstore.RecentlyConnectedAddrTTL) is the TTL a restored address gets when it was
+// held by a connection at snapshot time: connections do not survive a
+// restart, and the host gives the addresses of a peer it just lost the
+// same TTL.
+const RestoredConnectedAddrTTL = 15 * time.Minute
+
+// Snapshot writes the book to w in the snapshot format. Each peer is
+// captured consistently; peers changed while the snapshot is written are
+// captured as they were when their batch was read. Private keys are never
+// part of it: the book has none. Expired addresses are left out.
+func (ab *AddrBook) Snapshot(w io.Writer) error {
+	now := ab.cfg.clock.Now()
+	sw, err := NewSnapshotWriter(w, now)
+	if err != nil {
+		return fmt.Errorf("newstore: snapshot: %w", err)
+	}
+	ab.mu.RLock()
+	ids := make([]peer.ID, 0, len(ab.peers))
+	for p := range ab.peers {
+		ids = append(ids, p)
+	}
+	ab.mu.RUnlock()
+
+	entries := make([]PeerEntry, 0, snapshotBatch)
+	nowNanos := now.UnixNano()
+	for start := 0; start < len(ids); start += snapshotBatch {
+		batch := ids[start:min(start+snapshotBatch, len(ids))]
+		entries = entries[:0]
+		ab.mu.RLock()
+		for _, p := range batch {
+			if ps := ab.peers[p]; ps != nil {
+				entries = append(entries, entryOf(p, ps, nowNanos))
+			}
+		}
+		ab.mu.RUnlock()
+		for i := range entries {
+			if len(entries[i].Addrs) == 0 && entries[i].PubKey == nil {
+				continue
+			}
+			if err := sw.WritePeer(&entries[i]); err != nil {
+				return fmt.Errorf("newstore: snapshot: peer %s: %w", entries[i].ID, err)
+			}
+		}
+	}
+	if err := sw.Close(); err != nil {
+		return fmt.Errorf("newstore: snapshot: %w", err)
+	}
+	return nil
+}
+
+func entryOf(p peer.ID, ps *peerState, now int64) PeerEntry {
+	e := PeerEntry{ID: p}
+	if ps.hasKey {
+		k := ps.pubKey
+		if k == nil {
+			k, _ = p.ExtractPublicKey()
+		}
+		if k != nil {
+			e.PubKey, _ = crypto.MarshalPublicKey(k)
+		}
+	}
+	live := 0
+	for i := range ps.addrs {
+		if !ps.addrs[i].expired(now) {
+			live++
+		}
+	}
+	live = min(live, MaxSnapshotAddrsPerPeer)
+	if live > 0 {
+		e.Addrs = make([]AddrEntry, 0, live)
+		for i := range ps.addrs {
+			a := &ps.addrs[i]
+			if a.expired(now) || len(e.Addrs) == live {
+				continue
+			}
+			e.Addrs = append(e.Addrs, AddrEntry{Addr: a.addr, TTL: a.ttl, Expires: expiryTime(a.expiry)})
+		}
+		// A record is meaningless without addresses: it goes with them.
+		e.Record = ps.record
+	}
+	return e
+}
+
+func expiryTime(nanos int64) time.Time {
+	if nanos == math.MaxInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, nanos)
+}
+
+// ErrInvalidEntry wraps what Restore finds wrong in a well-formed snapshot:
+// a key or record that does not belong to its peer.
+var ErrInvalidEntry = errors.New("invalid snapshot entry")
+
+// Restore reads a snapshot from r into the book.
+//
+// The whole snapshot is decoded and checked before anything changes: a
+// corrupt, truncated or foreign snapshot returns an error (a *SnapshotError
+// for the encoding, ErrInvalidEntry for content that does not belong to its
+// peer) and leaves the book exactly as it was. Decoding goes straight into
+// the book's own representation, so no second copy of the state is built.
+//
+// Expired addresses are dropped. Permanent addresses stay permanent; an
+// address that a connection held gets RestoredConnectedAddrTTL from now,
+// since the connection did not survive. Caps apply as to any write.
+//
+// Restoring into a non-empty book merges, with the rules of the live
+// methods: an address keeps the longer of its two TTLs and expiries (as
+// AddAddrs), a record replaces the held one only if its sequence number is
+// not lower (as ConsumePeerRecord), and a public key is added.
+// Records are not re-verified: they were verified when first consumed, and
+// the snapshot's checksums guard the bytes since.
+func (ab *AddrBook) Restore(r io.Reader) error {
+	sr, err := NewSnapshotReader(r)
+	if err != nil {
+		return fmt.Errorf("newstore: restore: %w", err)
+	}
+	staged := &AddrBook{cfg: ab.cfg, peers: make(map[peer.ID]*peerState), subs: newAddrSubs()}
+	now := ab.now()
+	for {
+		e, err := sr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("newstore: restore: %w", err)
+		}
+		if err := staged.stageEntry(e, now); err != nil {
+			return fmt.Errorf("newstore: restore: peer %s: %w", e.ID, err)
+		}
+	}
+	ab.mu.Lock()
+	defer ab.mu.Unlock()
+	if len(ab.peers) == 0 && ab.subs.empty() {
+		ab.peers, ab.unconnAddr, ab.records = staged.peers, staged.unconnAddr, staged.records
+		return nil
+	}
+	for p, ps := range staged.peers {
+		ab.mergeLocked(p, ps, now)
+	}
+	return nil
+}
+
+// stageEntry validates e and adds it to a book no one else sees yet.
+func (ab *AddrBook) stageEntry(e *PeerEntry, now int64) error {
+	if err := e.ID.Validate(); err != nil {
+		return fmt.Errorf("%w: peer ID: %v", ErrInvalidEntry, err)
+	}
+	if _, dup := ab.peers[e.ID]; dup {
+		return fmt.Errorf("%w: peer appears twice", ErrInvalidEntry)
+	}
+	ps := &peerState{}
+	if len(e.PubKey) > 0 {
+		k, err := crypto.UnmarshalPublicKey(e.PubKey)
+		if err != nil {
+			return fmt.Errorf("%w: public key: %v", ErrInvalidEntry, err)
+		}
+		if !e.ID.MatchesPublicKey(k) {
+			return fmt.Errorf("%w: public key does not match the peer ID", ErrInvalidEntry)
+		}
+		ps.hasKey = true
+		if ik, err := e.ID.ExtractPublicKey(); err != nil || ik == nil {
+			ps.pubKey = k
+		}
+	}
+	for _, a := range e.Addrs {
+		ttl, exp, ok := restoredTTL(a, now)
+		if !ok {
+			continue
+		}
+		addr, ok := normalize(e.ID, a.Addr)
+		if !ok || findAddr(ps.addrs, addr) >= 0 {
+			continue
+		}
+		if !isConnectedTTL(ttl) && ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs {
+			continue
+		}
+		if !ab.makeRoomLocked(ps, ttl) {
+			continue
+		}
+		ps.addrs = append(ps.addrs, addrEntry{addr: addr, ttl: ttl, expiry: exp})
+		if !isConnectedTTL(ttl) {
+			ab.unconnAddr++
+		}
+	}
+	if len(e.Record) > 0 && len(ps.addrs) > 0 && ab.records < ab.cfg.maxSignedRecords {
+		seq, err := markRecordAddrs(e.ID, e.Record, ps.addrs)
+		if err != nil {
+			return err
+		}
+		ps.record, ps.recordSeq = e.Record, seq
+		ab.records++
+	}
+	if len(ps.addrs) > 0 || ps.hasKey {
+		ab.peers[e.ID] = ps
+	}
+	return nil
+}
+
+// restoredTTL maps a snapshot address to the TTL and expiry it gets now, or
+// reports that it has expired.
+func restoredTTL(a AddrEntry, now int64) (time.Duration, int64, bool) {
+	switch {
+	case a.TTL == peerstore.PermanentAddrTTL:
+		return a.TTL, math.MaxInt64, true
+	case a.TTL == peerstore.ConnectedAddrTTL:
+		return RestoredConnectedAddrTTL, expiryAt(now, RestoredConnectedAddrTTL), true
+	case a.TTL <= 0 || a.Expires.IsZero():
+		return 0, 0, false
+	}
+	exp := a.Expires.UnixNano()
+	if exp <= now {
+		return 0, 0, false
+	}
+	return a.TTL, exp, true
+}
+
+// markRecordAddrs checks that raw is a peer record of p and flags the
+// addresses it lists, so a newer record can take them away again.
+func markRecordAddrs(p peer.ID, raw []byte, addrs []addrEntry) (uint64, error) {
+	env, err := record.UnmarshalEnvelope(raw)
+	if err != nil {
+		return 0, fmt.Errorf("%w: record: %v", ErrInvalidEntry, err)
+	}
+	r, err := env.Record()
+	if err != nil {
+		return 0, fmt.Errorf("%w: record: %v", ErrInvalidEntry, err)
+	}
+	rec, ok := r.(*peer.PeerRecord)
+	if !ok || rec.PeerID != p || !p.MatchesPublicKey(env.PublicKey) {
+		return 0, fmt.Errorf("%w: record is not a peer record signed by this peer", ErrInvalidEntry)
+	}
+	for i := range addrs {
+		addrs[i].fromRecord = containsAddr(rec.Addrs, addrs[i].addr)
+	}
+	return rec.Seq, nil
+}
+
+// mergeLocked folds a restored peer into a live book.
+func (ab *AddrBook) mergeLocked(p peer.ID, in *peerState, now int64) {
+	ps := ab.stateLocked(p)
+	if in.hasKey && !ps.hasKey {
+		ps.hasKey, ps.pubKey = true, in.pubKey
+	}
+	for _, a := range in.addrs {
+		if i := findAddr(ps.addrs, a.addr); i >= 0 {
+			e := &ps.addrs[i]
+			wasConnected := e.connected()
+			e.ttl, e.expiry = max(e.ttl, a.ttl), max(e.expiry, a.expiry)
+			ab.recountLocked(wasConnected, e.connected())
+			continue
+		}
+		if !isConnectedTTL(a.ttl) && ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs {
+			continue
+		}
+		if !ab.makeRoomLocked(ps, a.ttl) {
+			continue
+		}
+		a.fromRecord = a.fromRecord && (ps.record == nil || in.recordSeq >= ps.recordSeq)
+		ps.addrs = append(ps.addrs, a)
+		if !a.connected() {
+			ab.unconnAddr++
+		}
+		ab.subs.broadcast(p, a.addr)
+	}
+	if in.record != nil && len(ps.addrs) > 0 {
+		switch {
+		case ps.record == nil && ab.records < ab.cfg.maxSignedRecords:
+			ps.record, ps.recordSeq = in.record, in.recordSeq
+			ab.records++
+		case ps.record != nil && in.recordSeq >= ps.recordSeq:
+			ps.record, ps.recordSeq = in.record, in.recordSeq
+		}
+	}
+	ab.tidyLocked(p, ps)
+}
