@@ -1,0 +1,44 @@
+package analyzer
+
+import (
+	"fmt"
+	"strconv"
+
+	"golang.org/x/tools/go/analysis"
+)
+
+// compatStores maps the upstream store packages to their drop-ins, which keep
+// the package name and exported API, so swapping the path is the whole fix.
+var compatStores = map[string]string{
+	upstreamPstoremem: compatPstoremem,
+	upstreamPstoreds:  compatPstoreds,
+}
+
+// checkImports reports imports of upstream pstoremem and pstoreds and swaps
+// them for compat's.
+func (c *checker) checkImports() {
+	for _, file := range c.pass.Files {
+		for _, spec := range file.Imports {
+			path, err := strconv.Unquote(spec.Path.Value)
+			if err != nil {
+				continue
+			}
+			compat, ok := compatStores[path]
+			if !ok {
+				continue
+			}
+			c.findings = append(c.findings, finding{
+				pos:      spec.Path.Pos(),
+				end:      spec.Path.End(),
+				category: CategoryImport,
+				message: fmt.Sprintf("%s is the legacy store that go-libp2p is retiring: import %s instead (same package name, constructors and options, backed by the new store)",
+					path, compat),
+				edits: []analysis.TextEdit{{
+					Pos:     spec.Path.Pos(),
+					End:     spec.Path.End(),
+					NewText: []byte(strconv.Quote(compat)),
+				}},
+			})
+		}
+	}
+}

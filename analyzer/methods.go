@@ -1,0 +1,195 @@
+package analyzer
+
+import (
+	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/types"
+
+	"golang.org/x/tools/go/ast/edge"
+)
+
+// legacyMethod describes one method of core/peerstore that the new store
+// drops.
+type legacyMethod struct {
+	iface    string // the core/peerstore interface that declares it
+	category string
+}
+
+// legacyMethods is the legacy-only surface of DESIGN.md's table, by method
+// name. RemovePeer is declared by every book and stays meaningful for the
+// address book, so it is not listed.
+var legacyMethods = map[string]legacyMethod{
+	"GetProtocols":           {"ProtoBook", CategoryProtocols},
+	"AddProtocols":           {"ProtoBook", CategoryProtocols},
+	"SetProtocols":           {"ProtoBook", CategoryProtocols},
+	"RemoveProtocols":        {"ProtoBook", CategoryProtocols},
+	"SupportsProtocols":      {"ProtoBook", CategoryProtocols},
+	"FirstSupportedProtocol": {"ProtoBook", CategoryProtocols},
+	"Get":                    {"PeerMetadata", CategoryMetadata},
+	"Put":                    {"PeerMetadata", CategoryMetadata},
+	"RecordLatency":          {"Metrics", CategoryLatency},
+	"LatencyEWMA":            {"Metrics", CategoryLatency},
+	"PrivKey":                {"KeyBook", CategoryPrivKey},
+	"AddPrivKey":             {"KeyBook", CategoryPrivKey},
+	"PeersWithKeys":          {"KeyBook", CategoryPrivKey},
+}
+
+// whyGone says, per category, why the data leaves the peerstore and where it
+// lives natively; the compat shortcut is added by the message builder.
+var whyGone = map[string]string{
+	CategoryProtocols: "protocols belong to the connection: subscribe to identify's EvtPeerIdentificationCompleted and EvtPeerProtocolsUpdated, or read newstore's per-connection protocols",
+	CategoryMetadata:  "identify's EvtPeerIdentificationCompleted carries AgentVersion and ProtocolVersion; keep other per-peer data in newstore's per-peer data store (GC'd after disconnect)",
+	CategoryLatency:   "RTT belongs to the connection: measure it per connection (e.g. p2p/protocol/ping)",
+	CategoryPrivKey:   "the new store keeps public keys only: whoever creates a private key keeps it",
+}
+
+// legacyMethodOf reports whether fn is a legacy-only method of a
+// core/peerstore interface, or of the concrete stores of upstream pstoremem
+// and pstoreds (fromStore).
+func legacyMethodOf(fn *types.Func) (m legacyMethod, fromStore, ok bool) {
+	m, ok = legacyMethods[fn.Name()]
+	if !ok || fn.Pkg() == nil {
+		return legacyMethod{}, false, false
+	}
+	sig, isMethod := fn.Type().(*types.Signature)
+	if !isMethod || sig.Recv() == nil {
+		return legacyMethod{}, false, false
+	}
+	switch fn.Pkg().Path() {
+	case corePeerstorePath:
+		return m, false, types.IsInterface(sig.Recv().Type())
+	case upstreamPstoremem, upstreamPstoreds:
+		return m, true, true
+	}
+	return legacyMethod{}, false, false
+}
+
+// isUpstreamStore reports whether t is (a pointer to) a type of upstream
+// pstoremem or pstoreds, such as the store pstoremem.NewPeerstore returns.
+func isUpstreamStore(t types.Type) bool {
+	if ptr, ok := t.(*types.Pointer); ok {
+		t = ptr.Elem()
+	}
+	named, ok := t.(*types.Named)
+	if !ok || named.Obj().Pkg() == nil {
+		return false
+	}
+	path := named.Obj().Pkg().Path()
+	return path == upstreamPstoremem || path == upstreamPstoreds
+}
+
+// checkMethods reports calls, method values and method expressions of the
+// legacy-only methods, whatever the receiver.
+func (c *checker) checkMethods() {
+	info := c.pass.TypesInfo
+	for cur := range c.insp.Root().Preorder((*ast.SelectorExpr)(nil)) {
+		sel := cur.Node().(*ast.SelectorExpr)
+		selection := info.Selections[sel]
+		if selection == nil {
+			continue // a qualified identifier or a field
+		}
+		fn, ok := selection.Obj().(*types.Func)
+		if !ok {
+			continue
+		}
+		m, fromStore, ok := legacyMethodOf(fn)
+		if !ok {
+			continue
+		}
+		fromStore = fromStore || isUpstreamStore(selection.Recv())
+		var call *ast.CallExpr
+		if cur.ParentEdgeKind() == edge.CallExpr_Fun {
+			call = cur.Parent().Node().(*ast.CallExpr)
+		}
+
+		f := finding{
+			pos:      sel.Sel.Pos(),
+			end:      sel.Sel.End(),
+			category: m.category,
+		}
+		what := fmt.Sprintf("%s.%s is going away", m.iface, fn.Name())
+		if key := metadataKey(info, m, call); key != "" {
+			what = fmt.Sprintf("%s.%s(%q) is going away", m.iface, fn.Name(), key)
+		}
+
+		var manual string
+		switch {
+		case selection.Kind() == types.MethodExpr:
+			manual = "a method expression has no receiver to rewrite: call it on peerstore.New(h) of compat/peerstore, or move to the native replacement"
+		case fromStore:
+			manual = "it is called on an upstream pstoremem/pstoreds store: swapping the import for compat/pstoremem or compat/pstoreds keeps it working"
+		default:
+			kind, rw := c.source(sel.X)
+			switch kind {
+			case compatSource:
+				continue // already the compat shortcut
+			case hostSource:
+				manual = c.privKeyManual(fn.Name(), call, rw)
+				if manual == "" {
+					f.rewrite = rw
+				}
+			default:
+				manual = "the receiver is not h.Peerstore() of a host.Host here (a parameter, field, embedded interface, or a variable assigned more than once): where the value is created, pass peerstore.New(h) of compat/peerstore, or move to the native replacement"
+			}
+		}
+		if m.category == CategoryPrivKey && manual != "" {
+			f.message = fmt.Sprintf("%s: %s; not rewritten: %s", what, whyGone[m.category], manual)
+		} else if manual != "" {
+			f.message = fmt.Sprintf("%s: %s; peerstore.New(h) of compat/peerstore keeps it working, but not rewritten: %s", what, whyGone[m.category], manual)
+		} else {
+			f.message = fmt.Sprintf("%s: %s; rewrite to peerstore.New(h) of compat/peerstore to keep it working", what, whyGone[m.category])
+		}
+		c.findings = append(c.findings, f)
+	}
+}
+
+// privKeyManual returns why a private-key method on h.Peerstore() cannot be
+// rewritten, or "" when it can: compat serves the host's own key only.
+func (c *checker) privKeyManual(method string, call *ast.CallExpr, rw *hostRewrite) string {
+	switch method {
+	case "PrivKey", "AddPrivKey":
+	case "PeersWithKeys":
+		return "no store lists private keys any more: keep track of the keys you own yourself"
+	default:
+		return ""
+	}
+	if call == nil || len(call.Args) == 0 {
+		return "a method value may be called with any peer: call it with h.ID() on peerstore.New(h) of compat/peerstore, which serves the host's own key only"
+	}
+	if !c.isHostID(call.Args[0], rw.host) {
+		return "the key is not provably the host's own (the peer is not " + types.ExprString(rw.host) + ".ID()): keep a private key where it is created; compat serves the host's own key only"
+	}
+	return ""
+}
+
+// isHostID reports whether e is host.ID() for the same host.
+func (c *checker) isHostID(e ast.Expr, host ast.Expr) bool {
+	call, ok := ast.Unparen(e).(*ast.CallExpr)
+	if !ok || len(call.Args) != 0 {
+		return false
+	}
+	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "ID" {
+		return false
+	}
+	selection := c.pass.TypesInfo.Selections[sel]
+	if selection == nil || selection.Kind() != types.MethodVal || c.hostIface == nil ||
+		!types.Implements(selection.Recv(), c.hostIface) {
+		return false
+	}
+	return c.sameHost(sel.X, host)
+}
+
+// metadataKey returns the constant key of a PeerMetadata call, to name
+// "AgentVersion" and friends in the message.
+func metadataKey(info *types.Info, m legacyMethod, call *ast.CallExpr) string {
+	if m.category != CategoryMetadata || call == nil || len(call.Args) < 2 {
+		return ""
+	}
+	tv := info.Types[call.Args[1]]
+	if tv.Value == nil || tv.Value.Kind() != constant.String {
+		return ""
+	}
+	return constant.StringVal(tv.Value)
+}
