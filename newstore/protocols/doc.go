@@ -1,0 +1,35 @@
+// Package protocols keeps the protocols each connection's peer advertised,
+// as go-libp2p issue #2355 proposes: protocols belong to the connection, not
+// to a peerstore.
+//
+// It learns them from identify: EvtPeerIdentificationCompleted gives a
+// connection's full set, EvtPeerProtocolsUpdated (identify push) adds and
+// removes protocols on every live connection of the peer. A connection's set
+// is gone when the connection closes (network notifiee Disconnected).
+//
+//	s := protocols.New()
+//	defer s.Close()
+//	att, err := s.Attach(h.EventBus(), h.Network())
+//	...
+//	s.ConnProtocols(conn)              // what this connection's peer speaks
+//	s.PeerProtocols(p)                 // union over p's live connections
+//	s.FirstSupported(p, "/a", "/b")    // like Peerstore.FirstSupportedProtocol
+//	s.PeersSupporting("/ipfs/kad/1.0.0")
+//
+// # Per peer
+//
+// A peer's set is the union over its live identified connections. When its
+// last connection closes the union is kept for a grace period
+// (DefaultGracePeriod, WithGracePeriod), so code that asks right after a
+// disconnect, or between a disconnect and a redial, still gets an answer; the
+// first connection identified afterwards replaces it.
+//
+// # Memory
+//
+// Protocol IDs are interned (package unique): every peer advertising
+// "/ipfs/kad/1.0.0" shares one copy of the string, and sets are slices of
+// 8-byte handles. A connection keeps at most DefaultMaxProtocolsPerConn
+// protocols (identify already truncates at the same number); the rest is
+// bounded by the live connections and the peers that disconnected within the
+// grace period.
+package protocols

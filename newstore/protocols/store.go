@@ -1,0 +1,451 @@
+package protocols
+
+import (
+	"sync"
+	"time"
+	"unique"
+
+	"github.com/benbjohnson/clock"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+const (
+	// DefaultGracePeriod is how long a peer's protocols are kept after its
+	// last connection closed; the same as go-libp2p's pstoremanager.
+	DefaultGracePeriod = time.Minute
+	// DefaultMaxProtocolsPerConn is how many protocols a connection keeps;
+	// go-libp2p's identify truncates at the same number.
+	DefaultMaxProtocolsPerConn = 1024
+	// DefaultSweepInterval is how often peers past their grace period are
+	// freed. Queries never answer with them in any case.
+	DefaultSweepInterval = 10 * time.Second
+)
+
+// emptySet tells a peer known to advertise nothing from an unknown one.
+var emptySet = []handle{}
+
+// handle is an interned protocol ID: 8 bytes, compared by pointer.
+type handle = unique.Handle[protocol.ID]
+
+// Store keeps the protocols of each live connection. It is safe for
+// concurrent use; build one with New.
+type Store struct {
+	clock         clock.Clock
+	grace         time.Duration
+	maxPerConn    int
+	sweepInterval time.Duration
+
+	mu    sync.RWMutex
+	conns map[network.Conn]*connState
+	peers map[peer.ID]*peerState
+	// supporting indexes the per-peer unions, so PeersSupporting does not
+	// scan every peer.
+	supporting map[handle]map[peer.ID]struct{}
+	attached   map[*attachment]struct{}
+	closed     bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+type connState struct {
+	peer   peer.ID
+	protos []handle
+}
+
+type peerState struct {
+	// conns are the peer's live identified connections.
+	conns []network.Conn
+	// union is what PeerProtocols answers: the union over conns, or, once
+	// conns is empty, the last union until retainedUntil.
+	union []handle
+	// retainedUntil is the UnixNano instant the retained union dies; 0 while
+	// the peer has live connections.
+	retainedUntil int64
+}
+
+// New returns a Store with its sweeper running; Close stops it.
+func New(opts ...Option) *Store {
+	s := &Store{
+		clock:         clock.New(),
+		grace:         DefaultGracePeriod,
+		maxPerConn:    DefaultMaxProtocolsPerConn,
+		sweepInterval: DefaultSweepInterval,
+		conns:         make(map[network.Conn]*connState),
+		peers:         make(map[peer.ID]*peerState),
+		supporting:    make(map[handle]map[peer.ID]struct{}),
+		attached:      make(map[*attachment]struct{}),
+		stop:          make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	ticker := s.clock.Ticker(s.sweepInterval)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ticker.C:
+				s.sweep()
+			case <-s.stop:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// Identified records the full set of protocols c's peer advertised on c, as
+// EvtPeerIdentificationCompleted carries it. It replaces c's previous set. A
+// connection already closed is ignored: its Disconnected notification may
+// have come first.
+func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
+	if c == nil || c.IsClosed() {
+		return
+	}
+	set := s.intern(nil, protos)
+	p := c.RemotePeer()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.conns[c]
+	if cs == nil {
+		cs = &connState{peer: p}
+		s.conns[c] = cs
+		ps := s.peers[p]
+		if ps == nil {
+			ps = &peerState{}
+			s.peers[p] = ps
+		}
+		if len(ps.conns) == 0 {
+			// The first live connection replaces what was retained.
+			ps.retainedUntil = 0
+		}
+		ps.conns = append(ps.conns, c)
+	}
+	cs.protos = set
+	s.recomputeLocked(p, s.peers[p])
+}
+
+// Updated applies an identify push (EvtPeerProtocolsUpdated) to every live
+// connection of p, or to p's retained set if it has none.
+func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
+	if len(added) == 0 && len(removed) == 0 {
+		return
+	}
+	add := s.intern(nil, added)
+	rm := s.intern(nil, removed)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers[p]
+	if ps == nil {
+		return // nothing identified on this peer yet: the identify event will carry the set
+	}
+	if len(ps.conns) == 0 {
+		s.setUnionLocked(p, ps, s.apply(ps.union, add, rm))
+		return
+	}
+	for _, c := range ps.conns {
+		cs := s.conns[c]
+		cs.protos = s.apply(cs.protos, add, rm)
+	}
+	s.recomputeLocked(p, ps)
+}
+
+// ConnClosed forgets c. When it was its peer's last live connection, the
+// peer's set is retained for the grace period.
+func (s *Store) ConnClosed(c network.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.conns[c]
+	if cs == nil {
+		return
+	}
+	delete(s.conns, c)
+	ps := s.peers[cs.peer]
+	for i, pc := range ps.conns {
+		if pc == c {
+			ps.conns[i] = ps.conns[len(ps.conns)-1]
+			ps.conns[len(ps.conns)-1] = nil
+			ps.conns = ps.conns[:len(ps.conns)-1]
+			break
+		}
+	}
+	if len(ps.conns) > 0 {
+		s.recomputeLocked(cs.peer, ps)
+		return
+	}
+	ps.conns = nil
+	if s.grace <= 0 {
+		s.dropPeerLocked(cs.peer, ps)
+		return
+	}
+	ps.retainedUntil = s.clock.Now().Add(s.grace).UnixNano()
+}
+
+// RemovePeer forgets everything about p, its live connections' sets
+// included; the next identify on one of them tells them again.
+func (s *Store) RemovePeer(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers[p]
+	if ps == nil {
+		return
+	}
+	for _, c := range ps.conns {
+		delete(s.conns, c)
+	}
+	s.dropPeerLocked(p, ps)
+}
+
+// ConnProtocols returns the protocols c's peer advertised on c, nil if c is
+// not a live identified connection.
+func (s *Store) ConnProtocols(c network.Conn) []protocol.ID {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	cs := s.conns[c]
+	if cs == nil {
+		return nil
+	}
+	return values(cs.protos)
+}
+
+// PeerProtocols returns the union of the protocols p advertised on its live
+// connections, or within the grace period after the last one closed.
+func (s *Store) PeerProtocols(p peer.ID) []protocol.ID {
+	now := s.clock.Now().UnixNano()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return values(s.unionLocked(p, now))
+}
+
+// Supports returns those of protos that p supports, in the order given.
+func (s *Store) Supports(p peer.ID, protos ...protocol.ID) []protocol.ID {
+	now := s.clock.Now().UnixNano()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	union := s.unionLocked(p, now)
+	var out []protocol.ID
+	for _, want := range protos {
+		if contains(union, unique.Make(want)) {
+			out = append(out, want)
+		}
+	}
+	return out
+}
+
+// FirstSupported returns the first of protos that p supports, "" if none.
+func (s *Store) FirstSupported(p peer.ID, protos ...protocol.ID) protocol.ID {
+	now := s.clock.Now().UnixNano()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	union := s.unionLocked(p, now)
+	for _, want := range protos {
+		if contains(union, unique.Make(want)) {
+			return want
+		}
+	}
+	return ""
+}
+
+// PeersSupporting returns the peers whose set (see PeerProtocols) includes
+// proto.
+func (s *Store) PeersSupporting(proto protocol.ID) []peer.ID {
+	now := s.clock.Now().UnixNano()
+	h := unique.Make(proto)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	set := s.supporting[h]
+	out := make([]peer.ID, 0, len(set))
+	for p := range set {
+		if s.unionLocked(p, now) != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Peers returns the peers that have a set: live identified connections, or a
+// retained set within the grace period.
+func (s *Store) Peers() []peer.ID {
+	now := s.clock.Now().UnixNano()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]peer.ID, 0, len(s.peers))
+	for p, ps := range s.peers {
+		if len(ps.conns) > 0 || ps.retainedUntil > now {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Close stops the sweeper and every attachment.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	atts := make([]*attachment, 0, len(s.attached))
+	for a := range s.attached {
+		atts = append(atts, a)
+	}
+	s.mu.Unlock()
+	var firstErr error
+	for _, a := range atts {
+		if err := a.Close(); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	close(s.stop)
+	s.wg.Wait()
+	return firstErr
+}
+
+// unionLocked is p's live set, nil when p has none or its grace ran out.
+func (s *Store) unionLocked(p peer.ID, now int64) []handle {
+	ps := s.peers[p]
+	if ps == nil {
+		return nil
+	}
+	if len(ps.conns) == 0 && ps.retainedUntil <= now {
+		return nil
+	}
+	if ps.union == nil {
+		return emptySet
+	}
+	return ps.union
+}
+
+// recomputeLocked sets p's union from its live connections.
+func (s *Store) recomputeLocked(p peer.ID, ps *peerState) {
+	var union []handle
+	switch len(ps.conns) {
+	case 0:
+	case 1:
+		union = s.conns[ps.conns[0]].protos // sets are never mutated in place: sharing is safe
+	default:
+		for _, c := range ps.conns {
+			for _, h := range s.conns[c].protos {
+				if !contains(union, h) {
+					union = append(union, h)
+				}
+			}
+		}
+	}
+	s.setUnionLocked(p, ps, union)
+}
+
+// setUnionLocked replaces p's union and keeps the supporting index in step.
+func (s *Store) setUnionLocked(p peer.ID, ps *peerState, union []handle) {
+	for _, h := range ps.union {
+		if !contains(union, h) {
+			if set := s.supporting[h]; set != nil {
+				delete(set, p)
+				if len(set) == 0 {
+					delete(s.supporting, h)
+				}
+			}
+		}
+	}
+	for _, h := range union {
+		if !contains(ps.union, h) {
+			set := s.supporting[h]
+			if set == nil {
+				set = make(map[peer.ID]struct{}, 1)
+				s.supporting[h] = set
+			}
+			set[p] = struct{}{}
+		}
+	}
+	ps.union = union
+}
+
+func (s *Store) dropPeerLocked(p peer.ID, ps *peerState) {
+	s.setUnionLocked(p, ps, nil)
+	delete(s.peers, p)
+}
+
+func (s *Store) sweep() {
+	now := s.clock.Now().UnixNano()
+	s.mu.Lock()
+	for p, ps := range s.peers {
+		if len(ps.conns) == 0 && ps.retainedUntil <= now {
+			s.dropPeerLocked(p, ps)
+		}
+	}
+	// A Disconnected notification can be missed (a conn that closed while an
+	// attachment was being set up); closed conns must not live forever.
+	var closed []network.Conn
+	for c := range s.conns {
+		if c.IsClosed() {
+			closed = append(closed, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range closed {
+		s.ConnClosed(c)
+	}
+}
+
+// intern appends the handles of protos to dst, without duplicates and at
+// most maxPerConn of them.
+func (s *Store) intern(dst []handle, protos []protocol.ID) []handle {
+	if len(protos) > s.maxPerConn {
+		protos = protos[:s.maxPerConn]
+	}
+	if dst == nil && len(protos) > 0 {
+		dst = make([]handle, 0, len(protos))
+	}
+	for _, p := range protos {
+		h := unique.Make(p)
+		if !contains(dst, h) {
+			dst = append(dst, h)
+		}
+	}
+	return dst
+}
+
+// apply returns a new set: set plus add minus rm, never mutating set.
+func (s *Store) apply(set, add, rm []handle) []handle {
+	out := make([]handle, 0, len(set)+len(add))
+	for _, h := range set {
+		if !contains(rm, h) {
+			out = append(out, h)
+		}
+	}
+	for _, h := range add {
+		if len(out) >= s.maxPerConn {
+			break
+		}
+		if !contains(out, h) && !contains(rm, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func contains(set []handle, h handle) bool {
+	for _, x := range set {
+		if x == h {
+			return true
+		}
+	}
+	return false
+}
+
+func values(set []handle) []protocol.ID {
+	if set == nil {
+		return nil
+	}
+	out := make([]protocol.ID, len(set))
+	for i, h := range set {
+		out[i] = h.Value()
+	}
+	return out
+}

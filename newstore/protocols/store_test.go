@@ -1,0 +1,239 @@
+package protocols
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/benbjohnson/clock"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeConn is the part of a network.Conn the store looks at.
+type fakeConn struct {
+	network.Conn // nil: calling anything else panics, which the test would show
+	peer         peer.ID
+	closed       atomic.Bool
+}
+
+func (c *fakeConn) RemotePeer() peer.ID { return c.peer }
+func (c *fakeConn) IsClosed() bool      { return c.closed.Load() }
+
+func newConn(p peer.ID) *fakeConn { return &fakeConn{peer: p} }
+
+func newMockStore(t *testing.T, opts ...Option) (*Store, *clock.Mock) {
+	t.Helper()
+	mock := clock.NewMock()
+	s := New(append([]Option{WithClock(mock)}, opts...)...)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s, mock
+}
+
+const (
+	kad    = protocol.ID("/ipfs/kad/1.0.0")
+	ping   = protocol.ID("/ipfs/ping/1.0.0")
+	gossip = protocol.ID("/meshsub/1.1.0")
+	peerA  = peer.ID("peer-a")
+	peerB  = peer.ID("peer-b")
+)
+
+func TestPerConnectionAndPerPeer(t *testing.T) {
+	s, _ := newMockStore(t)
+	direct, relayed := newConn(peerA), newConn(peerA)
+	s.Identified(direct, []protocol.ID{kad, ping})
+	s.Identified(relayed, []protocol.ID{ping})
+
+	assert.ElementsMatch(t, []protocol.ID{kad, ping}, s.ConnProtocols(direct))
+	assert.Equal(t, []protocol.ID{ping}, s.ConnProtocols(relayed), "each connection keeps its own set")
+	assert.ElementsMatch(t, []protocol.ID{kad, ping}, s.PeerProtocols(peerA), "per peer: union over live conns")
+	assert.Equal(t, []protocol.ID{ping, kad}, s.Supports(peerA, gossip, ping, kad))
+	assert.Equal(t, ping, s.FirstSupported(peerA, gossip, ping, kad))
+	assert.Equal(t, protocol.ID(""), s.FirstSupported(peerA, gossip))
+	assert.Equal(t, []peer.ID{peerA}, s.PeersSupporting(kad))
+	assert.Empty(t, s.PeersSupporting(gossip))
+
+	s.ConnClosed(direct)
+	assert.Nil(t, s.ConnProtocols(direct))
+	assert.Equal(t, []protocol.ID{ping}, s.PeerProtocols(peerA), "a closed conn's protocols leave the union")
+	assert.Empty(t, s.PeersSupporting(kad))
+}
+
+func TestIdentifyReplacesAConnsSet(t *testing.T) {
+	s, _ := newMockStore(t)
+	c := newConn(peerA)
+	s.Identified(c, []protocol.ID{kad, ping, kad})
+	s.Identified(c, []protocol.ID{gossip})
+	assert.Equal(t, []protocol.ID{gossip}, s.ConnProtocols(c))
+	assert.Empty(t, s.PeersSupporting(kad))
+	assert.Equal(t, []peer.ID{peerA}, s.PeersSupporting(gossip))
+}
+
+func TestUpdatedAppliesToEveryLiveConn(t *testing.T) {
+	s, _ := newMockStore(t)
+	c1, c2 := newConn(peerA), newConn(peerA)
+	s.Identified(c1, []protocol.ID{kad, ping})
+	s.Identified(c2, []protocol.ID{ping})
+	s.Updated(peerA, []protocol.ID{gossip}, []protocol.ID{ping})
+	assert.ElementsMatch(t, []protocol.ID{kad, gossip}, s.ConnProtocols(c1))
+	assert.Equal(t, []protocol.ID{gossip}, s.ConnProtocols(c2))
+	assert.Empty(t, s.PeersSupporting(ping))
+	assert.Equal(t, []peer.ID{peerA}, s.PeersSupporting(gossip))
+
+	s.Updated(peerB, []protocol.ID{gossip}, nil) // never identified: nothing to update
+	assert.Nil(t, s.PeerProtocols(peerB))
+}
+
+func TestGracePeriodAfterLastConnection(t *testing.T) {
+	s, mock := newMockStore(t, WithGracePeriod(time.Minute), WithSweepInterval(time.Hour))
+	c := newConn(peerA)
+	s.Identified(c, []protocol.ID{kad})
+	s.ConnClosed(c)
+
+	mock.Add(59 * time.Second)
+	assert.Equal(t, []protocol.ID{kad}, s.PeerProtocols(peerA), "kept within the grace period")
+	assert.Equal(t, []peer.ID{peerA}, s.PeersSupporting(kad))
+	s.Updated(peerA, []protocol.ID{ping}, nil)
+	assert.ElementsMatch(t, []protocol.ID{kad, ping}, s.PeerProtocols(peerA), "a push applies to the retained set")
+
+	mock.Add(time.Second)
+	assert.Nil(t, s.PeerProtocols(peerA))
+	assert.Empty(t, s.PeersSupporting(kad))
+	assert.Empty(t, s.Peers())
+}
+
+func TestNewConnectionReplacesRetainedSet(t *testing.T) {
+	s, mock := newMockStore(t)
+	old := newConn(peerA)
+	s.Identified(old, []protocol.ID{kad})
+	s.ConnClosed(old)
+	mock.Add(10 * time.Second)
+
+	fresh := newConn(peerA)
+	s.Identified(fresh, []protocol.ID{ping})
+	assert.Equal(t, []protocol.ID{ping}, s.PeerProtocols(peerA))
+	assert.Empty(t, s.PeersSupporting(kad))
+
+	mock.Add(time.Hour) // a live connection never expires
+	assert.Equal(t, []protocol.ID{ping}, s.PeerProtocols(peerA))
+}
+
+func TestZeroGraceDropsWithConnection(t *testing.T) {
+	s, _ := newMockStore(t, WithGracePeriod(0))
+	c := newConn(peerA)
+	s.Identified(c, []protocol.ID{kad})
+	s.ConnClosed(c)
+	assert.Nil(t, s.PeerProtocols(peerA))
+	assert.Empty(t, s.PeersSupporting(kad))
+}
+
+func TestClosedConnIgnoredAndSwept(t *testing.T) {
+	s, mock := newMockStore(t, WithSweepInterval(time.Second), WithGracePeriod(0))
+	late := newConn(peerA)
+	late.closed.Store(true)
+	s.Identified(late, []protocol.ID{kad}) // identify event after the close notification
+	assert.Nil(t, s.PeerProtocols(peerA))
+
+	missed := newConn(peerB)
+	s.Identified(missed, []protocol.ID{kad})
+	missed.closed.Store(true) // its Disconnected notification never came
+	mock.Add(time.Second)
+	require.Eventually(t, func() bool { return s.ConnProtocols(missed) == nil },
+		10*time.Second, time.Millisecond, "the sweeper drops conns that closed")
+}
+
+func TestRemovePeer(t *testing.T) {
+	s, _ := newMockStore(t)
+	c := newConn(peerA)
+	s.Identified(c, []protocol.ID{kad})
+	s.Identified(newConn(peerB), []protocol.ID{kad})
+	s.RemovePeer(peerA)
+	assert.Nil(t, s.PeerProtocols(peerA))
+	assert.Nil(t, s.ConnProtocols(c))
+	assert.Equal(t, []peer.ID{peerB}, s.PeersSupporting(kad))
+	s.ConnClosed(c) // a close after RemovePeer is harmless
+}
+
+func TestProtocolsPerConnCapped(t *testing.T) {
+	s, _ := newMockStore(t, WithMaxProtocolsPerConn(3))
+	c := newConn(peerA)
+	many := make([]protocol.ID, 10)
+	for i := range many {
+		many[i] = protocol.ID(fmt.Sprint("/p/", i))
+	}
+	s.Identified(c, many)
+	assert.Len(t, s.ConnProtocols(c), 3)
+	s.Updated(peerA, many, nil)
+	assert.Len(t, s.ConnProtocols(c), 3)
+}
+
+func TestInternedProtocolsShareStorage(t *testing.T) {
+	s, _ := newMockStore(t)
+	// Two distinct string allocations with the same content.
+	a := protocol.ID(fmt.Sprint("/ipfs/", "kad/1.0.0"))
+	b := protocol.ID(fmt.Sprint("/ipfs/", "kad/1.0.0"))
+	s.Identified(newConn(peerA), []protocol.ID{a})
+	s.Identified(newConn(peerB), []protocol.ID{b})
+	pa, pb := s.PeerProtocols(peerA), s.PeerProtocols(peerB)
+	require.Len(t, pa, 1)
+	require.Len(t, pb, 1)
+	assert.Same(t, unsafeData(pa[0]), unsafeData(pb[0]), "one copy of the string for every peer")
+}
+
+func TestConcurrentUse(t *testing.T) {
+	s, mock := newMockStore(t, WithSweepInterval(time.Millisecond), WithGracePeriod(time.Second))
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			var conns []*fakeConn
+			for i := range 300 {
+				p := peer.ID(fmt.Sprint("p", (w+i)%10))
+				switch i % 6 {
+				case 0:
+					c := newConn(p)
+					conns = append(conns, c)
+					s.Identified(c, []protocol.ID{kad, protocol.ID(fmt.Sprint("/x/", i%4))})
+				case 1:
+					s.Updated(p, []protocol.ID{gossip}, []protocol.ID{kad})
+				case 2:
+					_ = s.PeersSupporting(gossip)
+					_ = s.Supports(p, kad, gossip)
+				case 3:
+					if len(conns) > 0 {
+						s.ConnClosed(conns[0])
+						conns = conns[1:]
+					}
+				case 4:
+					mock.Add(300 * time.Millisecond)
+				case 5:
+					_ = s.PeerProtocols(p)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// The index agrees with the per-peer sets.
+	for _, p := range s.Peers() {
+		for _, proto := range s.PeerProtocols(p) {
+			assert.Contains(t, s.PeersSupporting(proto), p)
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for h, set := range s.supporting {
+		for p := range set {
+			assert.True(t, contains(s.peers[p].union, h), "index entry without a set entry")
+		}
+	}
+}
+
+func unsafeData(p protocol.ID) *byte { return unsafe.StringData(string(p)) }
