@@ -140,7 +140,11 @@ func Attach(h host.Host, opts ...Option) (*Rememberer, error) {
 	r.wg.Add(1)
 	go r.track()
 
-	r.persister = newstore.NewPersister(savedSet{r}, cfg.sink, newstore.WithInterval(cfg.saveInterval))
+	r.persister = newstore.NewPersister(savedSet{r}, cfg.sink,
+		newstore.WithInterval(cfg.saveInterval),
+		newstore.WithErrorHandler(func(err error) {
+			r.log.Warn("saving remembered peers failed", "err", err)
+		}))
 	loadCtx, loadCancel := context.WithTimeout(ctx, cfg.dialTimeout)
 	loadErr := r.persister.Load(loadCtx)
 	loadCancel()
