@@ -22,6 +22,7 @@ import (
 	b32 "github.com/multiformats/go-base32"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // Backend opens an on-disk datastore in dir.
@@ -130,4 +131,13 @@ func Corrupt(t testing.TB, d ds.Datastore, p peer.ID) int {
 	// A key that is not a peer ID at all.
 	require.NoError(t, d.Put(ctx, ds.NewKey("/peers/addrs/NOTBASE32!"), []byte{}))
 	return 5
+}
+
+// LeakOptions are the goleak exceptions for tests using these backends:
+// upstream's logging goroutine, and goleveldb's pool drainer, which lingers
+// for up to a second after its database is closed.
+var LeakOptions = []goleak.Option{
+	goleak.IgnoreTopFunction("github.com/libp2p/go-libp2p/gologshim/writer.(*MirrorWriter).logRoutine"),
+	goleak.IgnoreTopFunction("go.opencensus.io/stats/view.(*worker).start"),
+	goleak.IgnoreTopFunction("github.com/syndtr/goleveldb/leveldb.(*DB).mpoolDrain"),
 }

@@ -102,7 +102,9 @@ type EntryError struct {
 	Err error
 }
 
-func (e *EntryError) Error() string { return fmt.Sprintf("legacy peerstore entry %s: %v", e.Key, e.Err) }
+func (e *EntryError) Error() string {
+	return fmt.Sprintf("legacy peerstore entry %s: %v", e.Key, e.Err)
+}
 func (e *EntryError) Unwrap() error { return e.Err }
 
 // ReadPeers decodes every peer of the legacy layout in d and calls fn for
