@@ -1,0 +1,41 @@
+// Command pstoremigrate finds and rewrites uses of go-libp2p's legacy
+// Peerstore API (go-libp2p issue #2355), and is the entry point of the
+// migration that MIGRATION.md describes.
+//
+// Usage:
+//
+//	pstoremigrate lint [-json] [packages]
+//	pstoremigrate fix [-diff] [packages]
+//	pstoremigrate help [command]
+//
+// Packages are named as for the go command (default "."); both commands
+// run in the module of the current directory.
+//
+// lint reports every use of the legacy-only surface (protocols, metadata,
+// latency, private keys, the Peerstore passed where a legacy interface is
+// needed, upstream pstoremem/pstoreds imports) as "file:line:col: message",
+// followed by a one-line summary by category. With -json it prints one JSON
+// object instead (see [lintReport]).
+//
+// fix applies the analyzer's suggested fixes and reports what it changed and
+// what it left for a person to do; with -diff it prints the fixes as a
+// unified diff and changes nothing.
+//
+// Exit status, for lint and fix alike:
+//
+//	0  no legacy-only use left (for fix: nothing left that needs a person)
+//	1  an error: packages that do not load or type-check, a failed go command
+//	2  bad usage (unknown command or flag)
+//	3  findings: lint found legacy-only uses; fix left some that it could
+//	   not rewrite safely
+//
+// lint and fix delegate package loading to "go vet -vettool" and
+// "go fix -fixtool" with this very binary as the tool, so they reuse the
+// build cache and the go command's per-package parallelism: on a warm cache
+// lint costs about what go vet costs. The binary therefore also speaks the
+// vet/fix tool protocol (-V=full, -flags, unit.cfg), and can be used
+// directly:
+//
+//	go vet -vettool=$(which pstoremigrate) ./...
+//	go fix -fixtool=$(which pstoremigrate) ./...
+package main

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+)
+
+var fixCmd = &command{
+	Name:      "fix",
+	UsageLine: "fix [-diff] [packages]",
+	Short:     "rewrite legacy Peerstore uses where that keeps behaviour",
+	Long: `Fix applies the analyzer's suggested fixes to the named packages (default
+"."), test files included: upstream pstoremem/pstoreds imports become
+compat/pstoremem and compat/pstoreds, and h.Peerstore() becomes
+peerstore.New(h) (package compat/peerstore) where it feeds legacy-only use.
+It then prints the files it changed and every finding it could not fix,
+which need a person (MIGRATION.md explains each).
+
+Fixes that overlap are applied in further rounds, so one run is enough.
+When the fixed code imports compat packages from a module that go.mod does
+not require yet, fix adds it with 'go get' (at the version a replace
+directive names, else this binary's version, else the latest).
+
+The -diff flag prints the fixes as a unified diff on stdout, the report on
+stderr, and changes nothing.
+
+Exit status: 0 when nothing is left to do by hand, 3 when findings remain
+that fix cannot rewrite, 1 on errors (packages that do not load), 2 on bad
+usage.
+`,
+}
+
+func init() {
+	fixCmd.Run = runFix
+	register(fixCmd)
+}
+
+// maxFixRounds bounds the re-runs that pick up fixes "go fix" dropped
+// because they overlapped others; each round must make progress.
+const maxFixRounds = 4
+
+func runFix(inv *invocation, args []string) int {
+	fs := newFlagSet(inv, fixCmd)
+	diff := fs.Bool("diff", false, "print a unified diff of the fixes and change nothing")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	pkgs := packagesOrDot(fs.Args())
+
+	before, err := collectFindings(inv, pkgs)
+	if err != nil {
+		return reportError(inv, "fix", err)
+	}
+	if len(before) == 0 {
+		fmt.Fprintf(inv.Stdout, "pstoremigrate: %s, nothing to fix\n", summaryLine(before))
+		return exitOK
+	}
+	if *diff {
+		return fixDiff(inv, pkgs, before)
+	}
+
+	originals, err := readFixTargets(before)
+	if err != nil {
+		return reportError(inv, "fix", err)
+	}
+	after := before
+	var added string // the version of thisModule that fix added to go.mod
+	for round := 0; round < maxFixRounds && countFixable(after) > 0; round++ {
+		if _, _, err := runGo(append([]string{"fix", "-fixtool=" + inv.Self}, pkgs...)); err != nil {
+			return reportError(inv, "fix", err)
+		}
+		prev := countFixable(after)
+		after, err = collectFindings(inv, pkgs)
+		if needsThisModule(err) && added == "" {
+			// The fixes import compat packages that go.mod does not
+			// provide yet: add them, as the go command suggests.
+			changed, cerr := changedFiles(originals)
+			if cerr != nil {
+				return reportError(inv, "fix", cerr)
+			}
+			if added, err = requireThisModule(changed); err == nil {
+				after, err = collectFindings(inv, pkgs)
+			}
+		}
+		if err != nil {
+			return reportError(inv, "fix", fmt.Errorf("checking the fixed code: %w", err))
+		}
+		if countFixable(after) >= prev {
+			break // no progress: the remaining fixes do not apply
+		}
+	}
+
+	changed, err := changedFiles(originals)
+	if err != nil {
+		return reportError(inv, "fix", err)
+	}
+	fixed := max(len(before)-len(after), 0)
+	cwd, _ := os.Getwd()
+	fmt.Fprintf(inv.Stdout, "pstoremigrate: fixed %d of %d %s, changed %d %s\n",
+		fixed, len(before), plural(len(before), "finding", "findings"), len(changed), plural(len(changed), "file", "files"))
+	for _, f := range changed {
+		fmt.Fprintf(inv.Stdout, "\t%s\n", shortPath(cwd, f))
+	}
+	if added != "" {
+		fmt.Fprintf(inv.Stdout, "pstoremigrate: go.mod now requires %s %s (the fixes import its compat packages)\n", thisModule, added)
+	}
+	return reportLeft(inv, inv.Stdout, after)
+}
+
+// fixDiff prints what fix would change, as "go fix -diff" renders it.
+func fixDiff(inv *invocation, pkgs []string, findings []finding) int {
+	stdout, stderr, err := runGo(append([]string{"fix", "-fixtool=" + inv.Self, "-diff"}, pkgs...))
+	// "go fix -diff" exits 1, silently, when the diff is not empty (like
+	// gofmt -d); only an exit with something on stderr is a failure.
+	if err != nil && (len(stdout) == 0 || len(bytes.TrimSpace(stderr)) > 0) {
+		return reportError(inv, "fix", err)
+	}
+	inv.Stdout.Write(stdout)
+	var manual []finding
+	for _, f := range findings {
+		if !f.Fixable {
+			manual = append(manual, f)
+		}
+	}
+	fmt.Fprintf(inv.Stderr, "pstoremigrate: the diff fixes %d of %d %s; nothing was changed (run without -diff to apply)\n",
+		countFixable(findings), len(findings), plural(len(findings), "finding", "findings"))
+	return reportLeft(inv, inv.Stderr, manual)
+}
+
+// reportLeft lists the findings fix leaves to a person and returns the exit
+// code that says whether any are left.
+func reportLeft(inv *invocation, w io.Writer, left []finding) int {
+	if len(left) == 0 {
+		fmt.Fprintf(w, "pstoremigrate: nothing left to do by hand\n")
+		return exitOK
+	}
+	fmt.Fprintf(w, "pstoremigrate: could not fix %d %s; these need a person (see MIGRATION.md):\n", len(left), plural(len(left), "finding", "findings"))
+	for _, f := range left {
+		fmt.Fprintf(w, "%s: %s\n", f.posn(), f.Message)
+	}
+	return exitFindings
+}
+
+func countFixable(fs []finding) int {
+	n := 0
+	for _, f := range fs {
+		if f.Fixable {
+			n++
+		}
+	}
+	return n
+}
+
+// readFixTargets reads every file a fix would edit, to tell afterwards which
+// ones changed.
+func readFixTargets(fs []finding) (map[string][]byte, error) {
+	orig := make(map[string][]byte)
+	for _, f := range fs {
+		for _, name := range f.fixFiles {
+			if _, ok := orig[name]; ok {
+				continue
+			}
+			data, err := os.ReadFile(name)
+			if err != nil {
+				return nil, fmt.Errorf("reading a file to fix: %w", err)
+			}
+			orig[name] = data
+		}
+	}
+	return orig, nil
+}
+
+func changedFiles(orig map[string][]byte) ([]string, error) {
+	var changed []string
+	for name, data := range orig {
+		now, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("reading a fixed file: %w", err)
+		}
+		if !bytes.Equal(now, data) {
+			changed = append(changed, name)
+		}
+	}
+	slices.Sort(changed)
+	return changed, nil
+}
