@@ -137,15 +137,16 @@ func (c *checker) destination(cur inspector.Cursor) (types.Type, string) {
 
 	case edge.ReturnStmt_Results:
 		for fn := range cur.Enclosing((*ast.FuncDecl)(nil), (*ast.FuncLit)(nil)) {
-			var ftype *ast.FuncType
+			var sig *types.Signature
 			switch fn := fn.Node().(type) {
 			case *ast.FuncDecl:
-				ftype = fn.Type
+				if obj, ok := info.Defs[fn.Name].(*types.Func); ok {
+					sig = obj.Type().(*types.Signature)
+				}
 			case *ast.FuncLit:
-				ftype = fn.Type
+				sig, _ = info.TypeOf(fn).(*types.Signature)
 			}
-			sig, ok := info.TypeOf(ftype).(*types.Signature)
-			if !ok || sig.Results().Len() != len(parent.(*ast.ReturnStmt).Results) {
+			if sig == nil || sig.Results().Len() != len(parent.(*ast.ReturnStmt).Results) {
 				return nil, ""
 			}
 			return sig.Results().At(idx).Type(), "returned as a result"
