@@ -1,10 +1,12 @@
 package newstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -57,15 +59,16 @@ type peerState struct {
 	// key was added at all.
 	pubKey crypto.PubKey
 	hasKey bool
+	// seqUnknown marks a record restored from a snapshot whose sequence
+	// number has not been read yet: restore does not parse records, the
+	// next ConsumePeerRecord of that peer does.
+	seqUnknown bool
 }
 
 type addrEntry struct {
 	addr   ma.Multiaddr
 	ttl    time.Duration
 	expiry int64 // unix nanoseconds, saturated for permanent and connected TTLs
-	// fromRecord marks the addresses of the current certified record, which
-	// a newer record may take away.
-	fromRecord bool
 }
 
 func (e *addrEntry) connected() bool        { return isConnectedTTL(e.ttl) }
@@ -223,10 +226,10 @@ func (ab *AddrBook) AddAddrs(p peer.ID, addrs []ma.Multiaddr, ttl time.Duration)
 	now := ab.now()
 	ab.mu.Lock()
 	defer ab.mu.Unlock()
-	ab.addAddrsLocked(p, addrs, ttl, now, false)
+	ab.addAddrsLocked(p, addrs, ttl, now)
 }
 
-func (ab *AddrBook) addAddrsLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Duration, now int64, fromRecord bool) {
+func (ab *AddrBook) addAddrsLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Duration, now int64) {
 	if ttl <= 0 {
 		return
 	}
@@ -242,6 +245,9 @@ func (ab *AddrBook) addAddrsLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Dur
 		}
 		if ps == nil {
 			ps = ab.stateLocked(p)
+			if len(ps.addrs) == 0 {
+				ps.addrs = slices.Grow(ps.addrs, len(addrs))
+			}
 		}
 		if i := findAddr(ps.addrs, addr); i >= 0 {
 			e := &ps.addrs[i]
@@ -252,14 +258,13 @@ func (ab *AddrBook) addAddrsLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Dur
 			if exp > e.expiry {
 				e.expiry = exp
 			}
-			e.fromRecord = e.fromRecord || fromRecord
 			ab.recountLocked(wasConnected, e.connected())
 			continue
 		}
 		if !ab.makeRoomLocked(ps, ttl) {
 			continue
 		}
-		ps.addrs = append(ps.addrs, addrEntry{addr: addr, ttl: ttl, expiry: exp, fromRecord: fromRecord})
+		ps.addrs = append(ps.addrs, addrEntry{addr: addr, ttl: ttl, expiry: exp})
 		if !isConnectedTTL(ttl) {
 			ab.unconnAddr++
 		}
@@ -507,6 +512,21 @@ func (ab *AddrBook) ConsumePeerRecord(env *record.Envelope, ttl time.Duration) (
 func (ab *AddrBook) storeRecordLocked(p peer.ID, raw []byte, seq uint64, addrs []ma.Multiaddr, ttl time.Duration, now int64) (bool, error) {
 	ps := ab.peers[p]
 	had := ps != nil && ps.record != nil
+	var prevAddrs []ma.Multiaddr
+	if had && !bytes.Equal(ps.record, raw) {
+		// Only a different record can take addresses away; the common
+		// case, identify pushing the same record again, skips the parse.
+		prevSeq, as, ok := parseRecord(p, ps.record)
+		switch {
+		case ok && ps.seqUnknown:
+			ps.recordSeq, ps.seqUnknown = prevSeq, false
+			prevAddrs = as
+		case ok:
+			prevAddrs = as
+		default:
+			ps.recordSeq, ps.seqUnknown = 0, false // unreadable: any record replaces it
+		}
+	}
 	if had && ps.recordSeq > seq {
 		return false, nil
 	}
@@ -517,31 +537,43 @@ func (ab *AddrBook) storeRecordLocked(p peer.ID, raw []byte, seq uint64, addrs [
 		ps = ab.stateLocked(p)
 	}
 	if had {
-		ab.forgetRecordAddrsLocked(ps, addrs)
+		ab.forgetAddrsLocked(ps, prevAddrs, addrs)
 	} else {
 		ab.records++
 	}
-	ps.record, ps.recordSeq = raw, seq
-	ab.addAddrsLocked(p, addrs, ttl, now, true)
+	ps.record, ps.recordSeq, ps.seqUnknown = raw, seq, false
+	ab.addAddrsLocked(p, addrs, ttl, now)
 	ab.tidyLocked(p, ps)
 	return true, nil
 }
 
-// forgetRecordAddrsLocked drops the addresses the previous record listed and
-// the next one does not, keeping those a connection holds.
-func (ab *AddrBook) forgetRecordAddrsLocked(ps *peerState, next []ma.Multiaddr) {
-	for i := 0; i < len(ps.addrs); {
-		e := &ps.addrs[i]
-		if !e.fromRecord || containsAddr(next, e.addr) {
-			i++
+// parseRecord reads the sequence number and addresses of a stored record.
+func parseRecord(p peer.ID, raw []byte) (uint64, []ma.Multiaddr, bool) {
+	env, err := record.UnmarshalEnvelope(raw)
+	if err != nil {
+		return 0, nil, false
+	}
+	r, err := env.Record()
+	if err != nil {
+		return 0, nil, false
+	}
+	rec, ok := r.(*peer.PeerRecord)
+	if !ok || rec.PeerID != p {
+		return 0, nil, false
+	}
+	return rec.Seq, rec.Addrs, true
+}
+
+// forgetAddrsLocked drops the addresses the previous record listed and the
+// next one does not, keeping those a connection holds, as upstream does.
+func (ab *AddrBook) forgetAddrsLocked(ps *peerState, prev, next []ma.Multiaddr) {
+	for _, a := range prev {
+		if containsAddr(next, a) {
 			continue
 		}
-		if e.connected() {
-			e.fromRecord = false
-			i++
-			continue
+		if i := findAddr(ps.addrs, a); i >= 0 && !ps.addrs[i].connected() {
+			ab.removeAtLocked(ps, i)
 		}
-		ab.removeAtLocked(ps, i)
 	}
 }
 

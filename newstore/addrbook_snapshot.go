@@ -1,6 +1,7 @@
 package newstore
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
-	"github.com/libp2p/go-libp2p/core/record"
+	mh "github.com/multiformats/go-multihash"
 )
 
 // snapshotBatch is how many peers Snapshot copies per hold of the read lock:
@@ -70,12 +71,10 @@ func (ab *AddrBook) Snapshot(w io.Writer) error {
 func entryOf(p peer.ID, ps *peerState, now int64) PeerEntry {
 	e := PeerEntry{ID: p}
 	if ps.hasKey {
-		k := ps.pubKey
-		if k == nil {
-			k, _ = p.ExtractPublicKey()
-		}
-		if k != nil {
-			e.PubKey, _ = crypto.MarshalPublicKey(k)
+		if ps.pubKey != nil {
+			e.PubKey, _ = crypto.MarshalPublicKey(ps.pubKey)
+		} else if inline, ok := inlinedKey(p); ok {
+			e.PubKey = inline
 		}
 	}
 	live := 0
@@ -127,8 +126,10 @@ var ErrInvalidEntry = errors.New("invalid snapshot entry")
 // methods: an address keeps the longer of its two TTLs and expiries (as
 // AddAddrs), a record replaces the held one only if its sequence number is
 // not lower (as ConsumePeerRecord), and a public key is added.
-// Records are not re-verified: they were verified when first consumed, and
-// the snapshot's checksums guard the bytes since.
+// Records are restored as the bytes they were stored as, not re-parsed nor
+// re-verified: they were verified when first consumed and the snapshot's
+// checksums guard the bytes since; the next ConsumePeerRecord of that peer
+// reads the restored one's sequence number.
 func (ab *AddrBook) Restore(r io.Reader) error {
 	sr, err := NewSnapshotReader(r)
 	if err != nil {
@@ -170,17 +171,11 @@ func (ab *AddrBook) stageEntry(e *PeerEntry, now int64) error {
 	}
 	ps := &peerState{}
 	if len(e.PubKey) > 0 {
-		k, err := crypto.UnmarshalPublicKey(e.PubKey)
+		k, err := restoredKey(e.ID, e.PubKey)
 		if err != nil {
-			return fmt.Errorf("%w: public key: %v", ErrInvalidEntry, err)
+			return err
 		}
-		if !e.ID.MatchesPublicKey(k) {
-			return fmt.Errorf("%w: public key does not match the peer ID", ErrInvalidEntry)
-		}
-		ps.hasKey = true
-		if ik, err := e.ID.ExtractPublicKey(); err != nil || ik == nil {
-			ps.pubKey = k
-		}
+		ps.hasKey, ps.pubKey = true, k
 	}
 	for _, a := range e.Addrs {
 		ttl, exp, ok := restoredTTL(a, now)
@@ -203,11 +198,7 @@ func (ab *AddrBook) stageEntry(e *PeerEntry, now int64) error {
 		}
 	}
 	if len(e.Record) > 0 && len(ps.addrs) > 0 && ab.records < ab.cfg.maxSignedRecords {
-		seq, err := markRecordAddrs(e.ID, e.Record, ps.addrs)
-		if err != nil {
-			return err
-		}
-		ps.record, ps.recordSeq = e.Record, seq
+		ps.record, ps.seqUnknown = e.Record, true
 		ab.records++
 	}
 	if len(ps.addrs) > 0 || ps.hasKey {
@@ -234,25 +225,34 @@ func restoredTTL(a AddrEntry, now int64) (time.Duration, int64, bool) {
 	return a.TTL, exp, true
 }
 
-// markRecordAddrs checks that raw is a peer record of p and flags the
-// addresses it lists, so a newer record can take them away again.
-func markRecordAddrs(p peer.ID, raw []byte, addrs []addrEntry) (uint64, error) {
-	env, err := record.UnmarshalEnvelope(raw)
+// restoredKey checks that raw is the public key of p. It returns nil for a
+// key the ID inlines, which the book does not store; comparing bytes with
+// the inlined key spares parsing it, the case of nearly every peer.
+func restoredKey(p peer.ID, raw []byte) (crypto.PubKey, error) {
+	if inline, ok := inlinedKey(p); ok {
+		if !bytes.Equal(inline, raw) {
+			return nil, fmt.Errorf("%w: public key does not match the peer ID", ErrInvalidEntry)
+		}
+		return nil, nil
+	}
+	k, err := crypto.UnmarshalPublicKey(raw)
 	if err != nil {
-		return 0, fmt.Errorf("%w: record: %v", ErrInvalidEntry, err)
+		return nil, fmt.Errorf("%w: public key: %v", ErrInvalidEntry, err)
 	}
-	r, err := env.Record()
-	if err != nil {
-		return 0, fmt.Errorf("%w: record: %v", ErrInvalidEntry, err)
+	if !p.MatchesPublicKey(k) {
+		return nil, fmt.Errorf("%w: public key does not match the peer ID", ErrInvalidEntry)
 	}
-	rec, ok := r.(*peer.PeerRecord)
-	if !ok || rec.PeerID != p || !p.MatchesPublicKey(env.PublicKey) {
-		return 0, fmt.Errorf("%w: record is not a peer record signed by this peer", ErrInvalidEntry)
+	return k, nil
+}
+
+// inlinedKey returns the marshalled public key an identity-multihash peer ID
+// carries.
+func inlinedKey(p peer.ID) ([]byte, bool) {
+	dh, err := mh.Decode([]byte(p))
+	if err != nil || dh.Code != mh.IDENTITY {
+		return nil, false
 	}
-	for i := range addrs {
-		addrs[i].fromRecord = containsAddr(rec.Addrs, addrs[i].addr)
-	}
-	return rec.Seq, nil
+	return dh.Digest, true
 }
 
 // mergeLocked folds a restored peer into a live book.
@@ -275,7 +275,6 @@ func (ab *AddrBook) mergeLocked(p peer.ID, in *peerState, now int64) {
 		if !ab.makeRoomLocked(ps, a.ttl) {
 			continue
 		}
-		a.fromRecord = a.fromRecord && (ps.record == nil || in.recordSeq >= ps.recordSeq)
 		ps.addrs = append(ps.addrs, a)
 		if !a.connected() {
 			ab.unconnAddr++
@@ -285,11 +284,29 @@ func (ab *AddrBook) mergeLocked(p peer.ID, in *peerState, now int64) {
 	if in.record != nil && len(ps.addrs) > 0 {
 		switch {
 		case ps.record == nil && ab.records < ab.cfg.maxSignedRecords:
-			ps.record, ps.recordSeq = in.record, in.recordSeq
+			ps.record, ps.recordSeq, ps.seqUnknown = in.record, 0, true
 			ab.records++
-		case ps.record != nil && in.recordSeq >= ps.recordSeq:
-			ps.record, ps.recordSeq = in.record, in.recordSeq
+		case ps.record != nil && newerRecord(p, in.record, ps):
+			ps.record, ps.recordSeq, ps.seqUnknown = in.record, 0, true
 		}
 	}
 	ab.tidyLocked(p, ps)
+}
+
+// newerRecord reports whether the restored record raw is at least as new as
+// the one ps holds; an unreadable record loses.
+func newerRecord(p peer.ID, raw []byte, ps *peerState) bool {
+	seq, _, ok := parseRecord(p, raw)
+	if !ok {
+		return false
+	}
+	held := ps.recordSeq
+	if ps.seqUnknown {
+		s, _, ok := parseRecord(p, ps.record)
+		if !ok {
+			return true
+		}
+		held = s
+	}
+	return seq >= held
 }

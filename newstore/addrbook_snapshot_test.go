@@ -65,6 +65,16 @@ func TestAddrBookSnapshotRoundTrip(t *testing.T) {
 	require.ElementsMatch(t, peer.IDSlice{withRecord, rsaID}, dst.PeersWithKeys())
 	pt.AssertAddressesEqual(t, addrs(t, 1, 401), dst.Addrs(expiring))
 
+	// The restored record still orders records: an older one is refused, a
+	// newer one takes away the addresses it no longer lists.
+	ok, err = dst.ConsumePeerRecord(sealRecord(t, priv, withRecord, 6, recAddrs), time.Hour)
+	require.NoError(t, err)
+	require.False(t, ok, "a record older than the restored one must be refused")
+	ok, err = dst.ConsumePeerRecord(sealRecord(t, priv, withRecord, 8, recAddrs[:1]), time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	pt.AssertAddressesEqual(t, recAddrs[:1], dst.Addrs(withRecord))
+
 	// Permanent stays permanent; connected gets a finite TTL.
 	clk.Add(24 * 365 * time.Hour)
 	pt.AssertAddressesEqual(t, addrs(t, 2, 200), dst.Addrs(permanent))
