@@ -213,6 +213,13 @@ func (s *Store) ConnProtocols(c network.Conn) []protocol.ID {
 	return values(cs.protos)
 }
 
+// HasConn tells whether c is a live connection the store has a set for.
+func (s *Store) HasConn(c network.Conn) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.conns[c] != nil
+}
+
 // PeerProtocols returns the union of the protocols p advertised on its live
 // connections, or within the grace period after the last one closed.
 func (s *Store) PeerProtocols(p peer.ID) []protocol.ID {

@@ -1,0 +1,271 @@
+package peerstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	ic "github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify/pb"
+	"github.com/libp2p/go-msgio/pbio"
+	msmux "github.com/multiformats/go-multistream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/pstoremigrate/pstoremigrate/newstore/peerdata"
+	"github.com/pstoremigrate/pstoremigrate/newstore/protocols"
+)
+
+const (
+	// reidentifyTimeout bounds one identify request on an existing
+	// connection, as go-libp2p's identify does by default.
+	reidentifyTimeout = 30 * time.Second
+	// reidentifyConcurrency bounds how many run at once when a state is
+	// created on a host with many connections.
+	reidentifyConcurrency = 8
+	// barrierTimeout bounds how long a read waits for the event goroutine.
+	barrierTimeout = 5 * time.Second
+	// identifyMsgSize and identifyMaxParts are identify's own limits.
+	identifyMsgSize  = 8 * 1024
+	identifyMaxParts = 10
+)
+
+// metaKey keeps Put/Get keys apart from the state's own keys in the peer
+// data store.
+type metaKey string
+
+// protocolsOverrideKey holds the protocol set written through a view
+// (Add/Set/RemoveProtocols); the next identify event for the peer replaces it,
+// as identify's SetProtocols replaces a legacy store's set.
+type protocolsOverrideKey struct{}
+
+// latencyKey holds the EWMA of latencies recorded through a view.
+type latencyKey struct{}
+
+// barrierEvent travels through the state's own subscription: once the event
+// goroutine sees it, every event emitted before it has been handled.
+type barrierEvent struct{ done chan struct{} }
+
+// state is what every view of one host shares.
+type state struct {
+	host   host.Host
+	legacy peerstore.Peerstore
+	grace  time.Duration
+
+	data   *peerdata.Store
+	protos *protocols.Store
+
+	sub      event.Subscription
+	barrier  event.Emitter
+	notifiee network.Notifiee
+
+	keysMu   sync.RWMutex
+	privKeys map[peer.ID]ic.PrivKey
+	latMu    sync.Mutex // serialises latency read-modify-writes
+	// protoEditMu serialises Add/Set/RemoveProtocols read-modify-writes.
+	protoEditMu sync.Mutex
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+	// closed is closed once the state has been torn down.
+	closed chan struct{}
+}
+
+func newState(h host.Host, cfg config) (*state, error) {
+	s := &state{
+		host:     h,
+		legacy:   h.Peerstore(),
+		grace:    cfg.grace,
+		data:     peerdata.New(peerdata.WithClock(cfg.clock)),
+		protos:   protocols.New(protocols.WithClock(cfg.clock), protocols.WithGracePeriod(cfg.grace)),
+		privKeys: make(map[peer.ID]ic.PrivKey),
+		closed:   make(chan struct{}),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+
+	// One subscription for every event, so they are handled in the order
+	// they were emitted (a push's Updated before its Completed).
+	sub, err := h.EventBus().Subscribe([]any{
+		new(event.EvtPeerConnectednessChanged),
+		new(event.EvtPeerIdentificationCompleted),
+		new(event.EvtPeerProtocolsUpdated),
+		new(barrierEvent),
+	}, eventbus.Name("compat-peerstore"), eventbus.BufSize(256))
+	if err != nil {
+		s.closeStores()
+		return nil, fmt.Errorf("compat/peerstore: subscribe to host events: %w", err)
+	}
+	s.sub = sub
+	s.barrier, err = h.EventBus().Emitter(new(barrierEvent))
+	if err != nil {
+		_ = sub.Close()
+		s.closeStores()
+		return nil, fmt.Errorf("compat/peerstore: event emitter: %w", err)
+	}
+	s.notifiee = &network.NotifyBundle{DisconnectedF: func(_ network.Network, c network.Conn) { s.protos.ConnClosed(c) }}
+	h.Network().Notify(s.notifiee)
+
+	s.wg.Add(1)
+	go s.handleEvents()
+
+	// Peers connected before the subscription are in no event.
+	for _, p := range h.Network().Peers() {
+		s.data.Connected(p)
+	}
+	s.reidentifyExisting()
+	return s, nil
+}
+
+func (s *state) handleEvents() {
+	defer s.wg.Done()
+	for e := range s.sub.Out() {
+		switch ev := e.(type) {
+		case event.EvtPeerConnectednessChanged:
+			switch ev.Connectedness {
+			case network.Connected, network.Limited:
+				s.data.Connected(ev.Peer)
+			default:
+				s.data.Disconnected(ev.Peer)
+			}
+		case event.EvtPeerIdentificationCompleted:
+			s.identified(ev.Conn, ev.Peer, ev.Protocols, ev.AgentVersion, ev.ProtocolVersion)
+		case event.EvtPeerProtocolsUpdated:
+			s.protos.Updated(ev.Peer, ev.Added, ev.Removed)
+			_ = s.data.Delete(ev.Peer, protocolsOverrideKey{})
+		case barrierEvent:
+			close(ev.done)
+		}
+	}
+}
+
+func (s *state) identified(c network.Conn, p peer.ID, protos []protocol.ID, agent, protoVersion string) {
+	s.protos.Identified(c, protos)
+	_ = s.data.Delete(p, protocolsOverrideKey{})
+	// Errors here are the store's caps: an agent version is not worth more
+	// than what the caps allow.
+	_ = s.data.Put(p, metaKey("AgentVersion"), agent, s.grace)
+	_ = s.data.Put(p, metaKey("ProtocolVersion"), protoVersion, s.grace)
+}
+
+// catchUp waits until the event goroutine has handled every event emitted so
+// far, or barrierTimeout, or the state closes.
+func (s *state) catchUp() {
+	done := make(chan struct{})
+	if err := s.barrier.Emit(barrierEvent{done: done}); err != nil {
+		return
+	}
+	t := time.NewTimer(barrierTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	case <-s.ctx.Done():
+	}
+}
+
+// reidentifyExisting learns the connections identified before the state
+// existed, where h.Peerstore() cannot tell their protocols.
+func (s *state) reidentifyExisting() {
+	sem := make(chan struct{}, reidentifyConcurrency)
+	var todo []network.Conn
+	for _, c := range s.host.Network().Conns() {
+		if known, err := s.legacy.GetProtocols(c.RemotePeer()); err == nil && len(known) > 0 {
+			continue
+		}
+		todo = append(todo, c)
+	}
+	if len(todo) == 0 {
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		var wg sync.WaitGroup
+		for _, c := range todo {
+			select {
+			case sem <- struct{}{}:
+			case <-s.ctx.Done():
+				wg.Wait()
+				return
+			}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				mes, err := requestIdentify(s.ctx, c)
+				if err != nil {
+					return // the connection closed, or the peer does not speak identify: nothing to learn
+				}
+				s.identified(c, c.RemotePeer(), protocol.ConvertFromStrings(mes.Protocols), mes.GetAgentVersion(), mes.GetProtocolVersion())
+			})
+		}
+		wg.Wait()
+	}()
+}
+
+// requestIdentify runs the identify request protocol on c and returns the
+// peer's answer, merged from its parts as go-libp2p's identify does.
+func requestIdentify(ctx context.Context, c network.Conn) (*pb.Identify, error) {
+	ctx, cancel := context.WithTimeout(ctx, reidentifyTimeout)
+	defer cancel()
+	st, err := c.NewStream(network.WithAllowLimitedConn(ctx, "compat-peerstore"))
+	if err != nil {
+		return nil, fmt.Errorf("open identify stream: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
+	defer stop()
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = st.SetDeadline(deadline)
+	}
+	if err := msmux.SelectProtoOrFail(protocol.ID(identify.ID), st); err != nil {
+		_ = st.Reset()
+		return nil, fmt.Errorf("negotiate identify: %w", err)
+	}
+	_ = st.SetProtocol(identify.ID)
+	r := pbio.NewDelimitedReader(st, identifyMsgSize)
+	final := new(pb.Identify)
+	for range identifyMaxParts {
+		part := new(pb.Identify)
+		err := r.ReadMsg(part)
+		if errors.Is(err, io.EOF) {
+			_ = st.Close()
+			return final, nil
+		}
+		if err != nil {
+			_ = st.Reset()
+			return nil, fmt.Errorf("read identify message: %w", err)
+		}
+		proto.Merge(final, part)
+	}
+	_ = st.Reset()
+	return nil, errors.New("identify answer in too many parts")
+}
+
+// close tears the state down once: subscription, notifiee, goroutines,
+// stores.
+func (s *state) close() {
+	s.once.Do(func() {
+		s.cancel()
+		s.host.Network().StopNotify(s.notifiee)
+		_ = s.barrier.Close()
+		_ = s.sub.Close() // closes Out: handleEvents returns
+		s.wg.Wait()
+		s.closeStores()
+		close(s.closed)
+	})
+}
+
+func (s *state) closeStores() {
+	_ = s.data.Close()
+	_ = s.protos.Close()
+}
