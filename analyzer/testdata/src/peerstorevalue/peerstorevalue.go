@@ -54,9 +54,9 @@ func routingTable(h host.Host) (*kbucket.RoutingTable, error) {
 }
 
 func newTracker(h host.Host) *tracker {
-	t := &tracker{ps: h.Peerstore()} // want `h.Peerstore\(\) is stored in a field of type peerstore.Peerstore`
+	t := &tracker{ps: h.Peerstore()}               // want `h.Peerstore\(\) is stored in a field of type peerstore.Peerstore`
 	t.books = []peerstore.ProtoBook{h.Peerstore()} // want `h.Peerstore\(\) is stored in a slice of type peerstore.ProtoBook`
-	t.ps = h.Peerstore() // want `h.Peerstore\(\) is assigned to a variable or field of type peerstore.Peerstore`
+	t.ps = h.Peerstore()                           // want `h.Peerstore\(\) is assigned to a variable or field of type peerstore.Peerstore`
 	return t
 }
 

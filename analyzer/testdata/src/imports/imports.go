@@ -1,0 +1,29 @@
+// Package imports builds its stores with upstream pstoremem and pstoreds.
+package imports
+
+import (
+	"context"
+
+	"github.com/ipfs/go-datastore"
+	dssync "github.com/ipfs/go-datastore/sync"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	ds "github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoreds" // want `github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoreds is the legacy store.*import github.com/pstoremigrate/pstoremigrate/compat/pstoreds instead`
+	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"   // want `pstoremem is the legacy store that go-libp2p is retiring: import github.com/pstoremigrate/pstoremigrate/compat/pstoremem instead`
+)
+
+func memory(p peer.ID) (peerstore.Peerstore, error) {
+	ps, err := pstoremem.NewPeerstore(pstoremem.WithMaxProtocols(64))
+	if err != nil {
+		return nil, err
+	}
+	if err := ps.AddProtocols(p, "/x/1"); err != nil { // want `ProtoBook.AddProtocols is going away: .*not rewritten: it is called on an upstream pstoremem/pstoreds store`
+		return nil, err
+	}
+	ps.RecordLatency(p, 0) // want `Metrics.RecordLatency is going away: .*not rewritten: it is called on an upstream`
+	return ps, nil
+}
+
+func persistent(ctx context.Context) (peerstore.Peerstore, error) {
+	return ds.NewPeerstore(ctx, dssync.MutexWrap(datastore.NewMapDatastore()), ds.DefaultOpts())
+}
