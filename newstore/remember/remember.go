@@ -117,9 +117,14 @@ func Attach(h host.Host, opts ...Option) (*Rememberer, error) {
 
 	// Subscribe before looking at the current connections so that no
 	// change falls between the two.
-	sub, err := h.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged), eventbus.Name("remember"))
+	sub, err := h.EventBus().Subscribe([]any{
+		new(event.EvtPeerConnectednessChanged),
+		// Identify hands over the peer's signed record in this event and,
+		// in go-libp2p v0.51, does not put it in the peerstore.
+		new(event.EvtPeerIdentificationCompleted),
+	}, eventbus.Name("remember"))
 	if err != nil {
-		return nil, fmt.Errorf("remember: subscribing to connectedness events: %w", err)
+		return nil, fmt.Errorf("remember: subscribing to connectedness and identify events: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Rememberer{
@@ -215,14 +220,41 @@ func (r *Rememberer) Close() error {
 func (r *Rememberer) track() {
 	defer r.wg.Done()
 	for ev := range r.sub.Out() {
-		e, ok := ev.(event.EvtPeerConnectednessChanged)
-		if !ok {
-			continue
+		switch e := ev.(type) {
+		case event.EvtPeerConnectednessChanged:
+			// A limited (relayed) connection is not one we could redial,
+			// so it does not count as being connected.
+			r.observe(e.Peer, e.Connectedness == network.Connected, time.Now())
+		case event.EvtPeerIdentificationCompleted:
+			if e.SignedPeerRecord != nil {
+				r.observeRecord(e.Peer, e.SignedPeerRecord)
+			}
 		}
-		// A limited (relayed) connection is not one we could redial, so
-		// it does not count as being connected.
-		r.observe(e.Peer, e.Connectedness == network.Connected, time.Now())
 	}
+}
+
+// observeRecord keeps the latest signed record a connected peer sent;
+// identify has already checked that it is the peer's own.
+func (r *Rememberer) observeRecord(p peer.ID, env *record.Envelope) {
+	raw, err := env.Marshal()
+	if err != nil {
+		r.log.Debug("cannot keep a peer's signed record", "peer", p, "err", err)
+		return
+	}
+	connected := r.h.Network().Connectedness(p) == network.Connected
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.peers[p]
+	if h == nil {
+		if !connected || p == r.h.ID() {
+			return
+		}
+		// Identify finished before the connectedness event arrived.
+		h = &history{connectedSince: now, lastSeen: now}
+		r.peers[p] = h
+	}
+	h.record = raw
 }
 
 func (r *Rememberer) observe(p peer.ID, connected bool, now time.Time) {
@@ -298,8 +330,10 @@ func (r *Rememberer) choose(now time.Time) []candidate {
 		if len(c.addrs) == 0 {
 			continue // relay-only, or no address left
 		}
+		// The record identify sent is the freshest; the peerstore may
+		// hold one when something else consumed it.
 		c.record = c.hist.record
-		if cab != nil {
+		if c.record == nil && cab != nil {
 			if env := cab.GetPeerRecord(c.id); env != nil {
 				if b, err := env.Marshal(); err == nil {
 					c.record = b
@@ -428,7 +462,7 @@ func (s savedSet) Restore(rd io.Reader) error {
 // verifyRecord returns the addresses of a saved signed peer record if it
 // is well signed and is id's own.
 func verifyRecord(id peer.ID, raw []byte) ([]ma.Multiaddr, error) {
-	_, rec, err := record.ConsumeEnvelope(raw, peer.PeerRecordEnvelopeDomain)
+	env, rec, err := record.ConsumeEnvelope(raw, peer.PeerRecordEnvelopeDomain)
 	if err != nil {
 		return nil, fmt.Errorf("verifying envelope: %w", err)
 	}
@@ -438,6 +472,11 @@ func verifyRecord(id peer.ID, raw []byte) ([]ma.Multiaddr, error) {
 	}
 	if pr.PeerID != id {
 		return nil, fmt.Errorf("record is for peer %s", pr.PeerID)
+	}
+	// The envelope's signature only proves who signed it; the record
+	// counts only if that is the peer itself.
+	if !id.MatchesPublicKey(env.PublicKey) {
+		return nil, errors.New("record is not signed by the peer's key")
 	}
 	return pr.Addrs, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/record"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -155,6 +158,7 @@ func TestRestartRejoinsWithoutBootstrappers(t *testing.T) {
 	info, err := os.Stat(path)
 	require.NoError(t, err, "Close saved the peers")
 	t.Logf("saved %d peers in %d bytes (%.0f bytes per peer)", len(before), info.Size(), float64(info.Size())/float64(len(before)))
+	requireSignedRecords(t, path, len(before), hosts[:direct])
 
 	// Two of the remembered peers go away while X is down.
 	gone := hosts[:2]
@@ -359,4 +363,40 @@ func TestAttachRejectsBadOptions(t *testing.T) {
 	}
 	_, err := remember.Attach(nil, remember.WithFile(path))
 	require.Error(t, err)
+}
+
+// requireSignedRecords checks that the saved state holds n peers, that the
+// given ones were saved with their signed record (go-libp2p hosts send one
+// in identify, and the policy keeps it) and that every record saved is the
+// peer's own.
+func requireSignedRecords(t *testing.T, path string, n int, signed []host.Host) {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	sr, err := newstore.NewSnapshotReader(f)
+	require.NoError(t, err)
+	withRecord := make(map[peer.ID]bool)
+	count := 0
+	for {
+		e, err := sr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		count++
+		require.NotEmpty(t, e.Addrs, "peer %s saved without addresses", e.ID)
+		if e.Record == nil {
+			continue
+		}
+		env, rec, err := record.ConsumeEnvelope(e.Record, peer.PeerRecordEnvelopeDomain)
+		require.NoError(t, err)
+		require.Equal(t, e.ID, rec.(*peer.PeerRecord).PeerID)
+		require.True(t, e.ID.MatchesPublicKey(env.PublicKey))
+		withRecord[e.ID] = true
+	}
+	require.Equal(t, n, count)
+	for _, h := range signed {
+		require.True(t, withRecord[h.ID()], "peer %s saved without its signed record", h.ID())
+	}
 }

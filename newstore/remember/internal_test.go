@@ -1,0 +1,177 @@
+package remember
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/record"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pstoremigrate/pstoremigrate/newstore"
+)
+
+type identity struct {
+	id  peer.ID
+	key crypto.PrivKey
+}
+
+func newIdentity(t testing.TB) identity {
+	t.Helper()
+	k, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	require.NoError(t, err)
+	id, err := peer.IDFromPrivateKey(k)
+	require.NoError(t, err)
+	return identity{id, k}
+}
+
+// signedRecord is what identify would hand over for id at addrs, signed
+// with signer's key.
+func signedRecord(t testing.TB, id peer.ID, signer crypto.PrivKey, addrs ...ma.Multiaddr) []byte {
+	t.Helper()
+	env, err := record.Seal(peer.PeerRecordFromAddrInfo(peer.AddrInfo{ID: id, Addrs: addrs}), signer)
+	require.NoError(t, err)
+	raw, err := env.Marshal()
+	require.NoError(t, err)
+	return raw
+}
+
+// attached starts a rememberer on a loopback host that listens nowhere
+// else and dials nobody (nothing is saved yet).
+func attached(t testing.TB, opts ...Option) (host.Host, *Rememberer) {
+	t.Helper()
+	h, err := libp2p.New(
+		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.DisableRelay(),
+		libp2p.DisableMetrics(),
+	)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Close() })
+	opts = append([]Option{WithFile(filepath.Join(t.TempDir(), "peers"))}, opts...)
+	r, err := Attach(h, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.Close() })
+	_, err = r.Rejoined(context.Background())
+	require.NoError(t, err)
+	return h, r
+}
+
+func TestChooseSkipsSelfAndRelayOnlyPeers(t *testing.T) {
+	h, r := attached(t)
+	relay := newIdentity(t)
+	circuit := ma.StringCast("/ip4/10.0.0.1/tcp/4001/p2p/" + relay.id.String() + "/p2p-circuit")
+	direct := ma.StringCast("/ip4/10.0.0.2/tcp/4001")
+
+	relayOnly, mixed := newIdentity(t), newIdentity(t)
+	h.Peerstore().AddAddr(relayOnly.id, circuit, time.Hour)
+	h.Peerstore().AddAddrs(mixed.id, []ma.Multiaddr{circuit, direct}, time.Hour)
+	h.Peerstore().AddAddr(h.ID(), direct, time.Hour)
+	now := time.Now()
+	for _, p := range []peer.ID{relayOnly.id, mixed.id, h.ID()} {
+		r.observe(p, true, now)
+	}
+
+	got := r.Remembered()
+	require.Equal(t, []peer.AddrInfo{{ID: mixed.id, Addrs: []ma.Multiaddr{direct}}}, got,
+		"a relay-only peer and our own ID are not remembered; relay addresses are dropped")
+}
+
+func TestHistoryFollowsConnections(t *testing.T) {
+	_, r := attached(t)
+	p := newIdentity(t).id
+	t0 := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
+	r.observe(p, true, t0)
+	r.observe(p, true, t0.Add(time.Minute)) // still the same connection
+	r.observe(p, false, t0.Add(10*time.Minute))
+	r.observe(p, true, t0.Add(20*time.Minute))
+	r.observe(p, false, t0.Add(25*time.Minute))
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.peers[p]
+	require.NotNil(t, h)
+	require.Equal(t, 15*time.Minute, h.connectedFor)
+	require.True(t, h.connectedSince.IsZero())
+	require.Equal(t, t0.Add(25*time.Minute), h.lastSeen)
+	require.NotContains(t, r.peers, newIdentity(t).id, "a disconnection of an unknown peer adds nothing")
+}
+
+func TestHistoriesAreBounded(t *testing.T) {
+	_, r := attached(t, WithMaxPeers(1))
+	limit := r.trackLimit()
+	t0 := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
+	for i := range 3 * limit {
+		p := newIdentity(t).id
+		r.observe(p, true, t0)
+		r.observe(p, false, t0.Add(time.Duration(i+1)*time.Second))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	require.LessOrEqual(t, len(r.peers), 2*limit)
+}
+
+func TestRestoreVerifiesRecordsAndKeepsOrder(t *testing.T) {
+	h, r := attached(t)
+	taken := time.Now().Add(-time.Hour).Truncate(time.Second)
+	seen := taken.Add(-10 * time.Minute)
+	addr := func(s string) []newstore.AddrEntry {
+		return []newstore.AddrEntry{{Addr: ma.StringCast(s), TTL: savedAddrTTL, Expires: seen.Add(savedAddrTTL)}}
+	}
+	honest, forger, victim, relayed := newIdentity(t), newIdentity(t), newIdentity(t), newIdentity(t)
+	honestAddr := ma.StringCast("/ip4/10.0.0.3/tcp/4001")
+	entries := []*newstore.PeerEntry{
+		// The victim's entry carries a record the forger signed about
+		// the victim: it must not count as certified.
+		{ID: victim.id, Addrs: addr("/ip4/10.0.0.1/tcp/4001"), Record: signedRecord(t, victim.id, forger.key)},
+		{ID: honest.id, Addrs: addr("/ip4/10.0.0.2/tcp/4001"), Record: signedRecord(t, honest.id, honest.key, honestAddr)},
+		{ID: relayed.id, Addrs: addr("/ip4/10.0.0.9/tcp/4001/p2p/" + forger.id.String() + "/p2p-circuit")},
+		{ID: h.ID(), Addrs: addr("/ip4/10.0.0.4/tcp/4001")},
+	}
+	var buf bytes.Buffer
+	sw, err := newstore.NewSnapshotWriter(&buf, taken)
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.NoError(t, sw.WritePeer(e))
+	}
+	require.NoError(t, sw.Close())
+
+	require.NoError(t, savedSet{r}.Restore(&buf))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	require.Equal(t, []peer.ID{victim.id, honest.id}, []peer.ID{r.loaded[0].ID, r.loaded[1].ID},
+		"saved order kept; relay-only and own entries dropped")
+	require.Len(t, r.loaded, 2)
+	require.Nil(t, r.peers[victim.id].record, "a record signed by another key is dropped")
+	require.NotNil(t, r.peers[honest.id].record)
+	require.Contains(t, addrStrings(r.loaded[1].Addrs), honestAddr.String(), "the signed addresses are dialed too")
+	require.True(t, r.peers[honest.id].lastSeen.Equal(seen), "last seen survives the restart")
+	require.Equal(t, r.cfg.halfLife, r.peers[honest.id].connectedFor, "a loaded peer carries one half-life of credit")
+}
+
+func TestRestoreLeavesStateUnchangedOnCorruption(t *testing.T) {
+	_, r := attached(t)
+	p := newIdentity(t)
+	var buf bytes.Buffer
+	sw, err := newstore.NewSnapshotWriter(&buf, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, sw.WritePeer(&newstore.PeerEntry{ID: p.id, Addrs: []newstore.AddrEntry{{Addr: ma.StringCast("/ip4/10.0.0.1/tcp/1"), TTL: time.Hour, Expires: time.Now()}}}))
+	require.NoError(t, sw.Close())
+	cut := buf.Bytes()[:buf.Len()-2]
+
+	err = savedSet{r}.Restore(bytes.NewReader(cut))
+	require.ErrorIs(t, err, newstore.ErrTruncated)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	require.Empty(t, r.loaded)
+	require.NotContains(t, r.peers, p.id, "an entry read before the damage is not used")
+}
