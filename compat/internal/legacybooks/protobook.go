@@ -205,3 +205,6 @@ func (pb *ProtoBook) Peers() peer.IDSlice {
 	}
 	return out
 }
+
+// MaxProtocols is the per-peer protocol cap.
+func (pb *ProtoBook) MaxProtocols() int { return pb.maxProtos }

@@ -21,6 +21,8 @@ import (
 	b32 "github.com/multiformats/go-base32"
 	ma "github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
 
 // The namespaces of the legacy layout.
@@ -94,6 +96,32 @@ func (p *Peer) Unexpired(now time.Time) []Addr {
 		}
 	}
 	return out
+}
+
+// Entry returns p as a newstore snapshot entry (the minimal store's view:
+// addresses, public key, record; expired addresses are left to the reader,
+// which drops them).
+func (p *Peer) Entry() (*newstore.PeerEntry, error) {
+	e := &newstore.PeerEntry{ID: p.ID, Record: p.RecordBytes}
+	if p.PubKey != nil {
+		raw, err := ic.MarshalPublicKey(p.PubKey)
+		if err != nil {
+			return nil, fmt.Errorf("marshalling the public key of %s: %w", p.ID, err)
+		}
+		e.PubKey = raw
+	}
+	e.Addrs = make([]newstore.AddrEntry, len(p.Addrs))
+	for i, a := range p.Addrs {
+		ttl := a.TTL
+		if a.Connected() && ttl != pstore.PermanentAddrTTL {
+			// Legacy stores kept connected addresses at TTLs of their
+			// own between ConnectedAddrTTL and PermanentAddrTTL; the
+			// snapshot knows only ConnectedAddrTTL.
+			ttl = pstore.ConnectedAddrTTL
+		}
+		e.Addrs[i] = newstore.AddrEntry{Addr: a.Addr, TTL: ttl, Expires: a.Expires}
+	}
+	return e, nil
 }
 
 // EntryError is one datastore entry that could not be decoded.
@@ -234,14 +262,14 @@ func decodeAddrs(p *Peer, k ds.Key, v []byte, report func(ds.Key, error)) {
 		p.Addrs = append(p.Addrs, Addr{Addr: a, TTL: time.Duration(e.Ttl), Expires: time.Unix(e.Expiry, 0)})
 	}
 	if cr := rec.CertifiedRecord; cr != nil && len(cr.Raw) > 0 {
-		env, _, err := record.ConsumeEnvelope(cr.Raw, peer.PeerRecordEnvelopeDomain)
+		env, rec, err := record.ConsumeEnvelope(cr.Raw, peer.PeerRecordEnvelopeDomain)
 		if err != nil {
 			report(k, fmt.Errorf("certified record does not verify: %w", err))
 			return
 		}
-		signer, err := peer.IDFromPublicKey(env.PublicKey)
-		if err != nil || signer != p.ID {
-			report(k, fmt.Errorf("certified record is not signed by %s", p.ID))
+		pr, ok := rec.(*peer.PeerRecord)
+		if !ok || pr.PeerID != p.ID || !p.ID.MatchesPublicKey(env.PublicKey) {
+			report(k, fmt.Errorf("certified record is not %s's own", p.ID))
 			return
 		}
 		p.Record, p.RecordBytes, p.RecordSeq = env, cr.Raw, cr.Seq
