@@ -1,0 +1,170 @@
+package peerstore
+
+import (
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const echo = protocol.ID("/test/echo/1.0.0")
+
+func handleEcho(s network.Stream) { _ = s.Close() }
+
+// On a host whose store keeps only addresses, keys and records, a view
+// attached right after the host is built answers from events alone.
+func TestViewLearnsFromEventsAlone(t *testing.T) {
+	mock := clock.NewMock()
+	local := newHost(t, hostConfig{minimal: true})
+	ps := New(local, WithClock(mock), WithGracePeriod(time.Minute))
+	remote := newHost(t, hostConfig{agent: "remote-agent/1.2.3", protoVersion: "test/0.1"})
+	remote.SetStreamHandler(echo, handleEcho)
+
+	connect(t, local, remote)
+	rp := remote.ID()
+
+	// No waiting: Connect returned after identify, and the view catches up
+	// with the events already emitted, as a legacy store would answer.
+	got, err := ps.SupportsProtocols(rp, "/not/spoken", echo)
+	require.NoError(t, err)
+	assert.Equal(t, []protocol.ID{echo}, got)
+	first, err := ps.FirstSupportedProtocol(rp, "/not/spoken", protocol.ID(identify.ID), echo)
+	require.NoError(t, err)
+	assert.Equal(t, protocol.ID(identify.ID), first)
+	all, err := ps.GetProtocols(rp)
+	require.NoError(t, err)
+	assert.Contains(t, all, echo)
+	av, err := ps.Get(rp, "AgentVersion")
+	require.NoError(t, err)
+	assert.Equal(t, "remote-agent/1.2.3", av)
+	pv, err := ps.Get(rp, "ProtocolVersion")
+	require.NoError(t, err)
+	assert.Equal(t, "test/0.1", pv)
+
+	// The host's own store knows none of it: the answers came from events.
+	legacy, _ := local.Peerstore().GetProtocols(rp)
+	assert.Empty(t, legacy)
+	_, err = local.Peerstore().Get(rp, "AgentVersion")
+	require.ErrorIs(t, err, peerstore.ErrNotFound)
+
+	// Addresses and keys are the host store's.
+	assert.NotEmpty(t, ps.Addrs(rp))
+	assert.True(t, ps.PubKey(rp).Equals(remote.Peerstore().PubKey(rp)))
+
+	// An identify push reaches the view too.
+	const added = protocol.ID("/test/added/1.0.0")
+	remote.SetStreamHandler(added, handleEcho)
+	waitFor(t, func() bool {
+		ok, _ := ps.SupportsProtocols(rp, added)
+		return len(ok) == 1
+	}, "identify push adds a protocol")
+
+	// Disconnect: kept for the grace period, gone after it.
+	st := ps.(*certifiedView).state
+	conn := local.Network().ConnsToPeer(rp)[0]
+	require.NoError(t, local.Network().ClosePeer(rp))
+	waitFor(t, func() bool {
+		// A TTL-0 Put is refused once the state saw the disconnect.
+		return !st.protos.HasConn(conn) && st.data.Put(rp, "probe", 1, 0) != nil
+	}, "the view sees the disconnect")
+	mock.Add(59 * time.Second)
+	av, err = ps.Get(rp, "AgentVersion")
+	require.NoError(t, err, "kept within the grace period")
+	assert.Equal(t, "remote-agent/1.2.3", av)
+	ok, err := ps.SupportsProtocols(rp, echo)
+	require.NoError(t, err)
+	assert.Equal(t, []protocol.ID{echo}, ok)
+
+	mock.Add(time.Second)
+	_, err = ps.Get(rp, "AgentVersion")
+	require.ErrorIs(t, err, peerstore.ErrNotFound, "gone after the grace period")
+	all, err = ps.GetProtocols(rp)
+	require.NoError(t, err)
+	assert.Empty(t, all)
+}
+
+func TestViewsOfOneHostShareState(t *testing.T) {
+	h := newHost(t, hostConfig{minimal: true})
+	a, b := New(h), New(h)
+	other := peer.ID("some-peer")
+
+	require.NoError(t, a.Put(other, "score", 42))
+	v, err := b.Get(other, "score")
+	require.NoError(t, err)
+	assert.Equal(t, 42, v)
+
+	require.NoError(t, a.SetProtocols(other, echo))
+	got, err := b.SupportsProtocols(other, echo)
+	require.NoError(t, err)
+	assert.Equal(t, []protocol.ID{echo}, got)
+
+	a.RecordLatency(other, 10*time.Millisecond)
+	assert.Equal(t, 10*time.Millisecond, b.LatencyEWMA(other))
+	a.RecordLatency(other, 20*time.Millisecond)
+	assert.Equal(t, 11*time.Millisecond, b.LatencyEWMA(other), "EWMA as upstream computes it")
+
+	assert.Contains(t, b.Peers(), other)
+	b.RemovePeer(other)
+	_, err = a.Get(other, "score")
+	require.ErrorIs(t, err, peerstore.ErrNotFound)
+	assert.Zero(t, a.LatencyEWMA(other))
+}
+
+func TestProtocolWritesThroughView(t *testing.T) {
+	h := newHost(t, hostConfig{minimal: true})
+	ps := New(h)
+	p := peer.ID("some-peer")
+	require.NoError(t, ps.AddProtocols(p, "/a", "/b"))
+	require.NoError(t, ps.AddProtocols(p, "/b", "/c"))
+	require.NoError(t, ps.RemoveProtocols(p, "/a"))
+	got, err := ps.GetProtocols(p)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []protocol.ID{"/b", "/c"}, got)
+	require.NoError(t, ps.SetProtocols(p, "/z"))
+	got, err = ps.GetProtocols(p)
+	require.NoError(t, err)
+	assert.Equal(t, []protocol.ID{"/z"}, got)
+
+	too := make([]protocol.ID, 2000)
+	for i := range too {
+		too[i] = protocol.ID(string(rune('a'+i%26)) + string(rune(i)))
+	}
+	require.Error(t, ps.SetProtocols(p, too...), "past the cap is an error, not growth")
+}
+
+func TestPrivateKeys(t *testing.T) {
+	h := newHost(t, hostConfig{minimal: true})
+	ps := New(h)
+	own := ps.PrivKey(h.ID())
+	require.NotNil(t, own, "the host's own key")
+	assert.True(t, own.Equals(h.Peerstore().PrivKey(h.ID())))
+
+	sk, _, err := crypto.GenerateEd25519Key(nil)
+	require.NoError(t, err)
+	other, err := peer.IDFromPrivateKey(sk)
+	require.NoError(t, err)
+	require.NoError(t, ps.AddPrivKey(other, sk))
+	assert.True(t, ps.PrivKey(other).Equals(sk))
+	assert.True(t, New(h).PrivKey(other).Equals(sk), "shared by every view")
+	assert.Nil(t, h.Peerstore().PrivKey(other), "never written to the host's store")
+	assert.Contains(t, ps.PeersWithKeys(), other)
+
+	require.Error(t, ps.AddPrivKey(other, nil))
+	err = ps.AddPrivKey(h.ID(), sk)
+	require.Error(t, err, "a key that does not match the peer ID")
+	assert.Contains(t, err.Error(), "another peer ID")
+}
+
+func TestCertifiedAddrBookFollowsHostStore(t *testing.T) {
+	h := newHost(t, hostConfig{})
+	_, ok := peerstore.GetCertifiedAddrBook(New(h))
+	assert.True(t, ok)
+}
