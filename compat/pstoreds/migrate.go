@@ -86,6 +86,9 @@ func importLegacy(ctx context.Context, d ds.Read, s *legacybooks.Store, r *Migra
 		batch = batch[:0]
 	}
 	err := legacy.ReadPeers(ctx, d, func(p *legacy.Peer) error {
+		if len(p.Addrs) == 0 && p.PubKey == nil && p.Record == nil && len(p.Protocols) == 0 && len(p.Metadata) == 0 {
+			return nil // nothing of it decoded, or only a private key
+		}
 		r.Imported = true
 		e, err := p.Entry()
 		if err != nil {
