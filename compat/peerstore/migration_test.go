@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
+	kbucket "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	kbucket "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
