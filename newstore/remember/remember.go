@@ -40,10 +40,12 @@ type RejoinResult struct {
 	LoadErr error
 	// Remembered is how many peers the saved state held.
 	Remembered int
-	// BootstrapDialed and BootstrapAnswered count the bootstrap peers.
+	// BootstrapDialed and BootstrapAnswered count the bootstrap peers
+	// dialed before the deadline and those that answered.
 	BootstrapDialed, BootstrapAnswered int
-	// Dialed is how many remembered peers were dialed: zero in
-	// DialIfBootstrapFails mode when a bootstrap peer answered.
+	// Dialed is how many remembered peers were dialed before the
+	// deadline: zero in DialIfBootstrapFails mode when a bootstrap peer
+	// answered, less than Remembered when the deadline came first.
 	Dialed int
 	// Answered is how many remembered peers were connected when the
 	// dials ended, including those already connected.
@@ -512,32 +514,29 @@ func (r *Rememberer) rejoin(start time.Time, loadErr error) {
 		bootstrap[i] = dialTarget{ai: ai}
 	}
 
-	var answered []bool
+	var outcomes []dialOutcome
 	var targets []dialTarget
 	switch r.cfg.mode {
 	case DialAlways:
 		targets = append(bootstrap, remembered...)
-		answered = r.dialAll(targets, onAnswer)
+		outcomes = r.dialAll(targets, onAnswer)
 	case DialIfBootstrapFails:
 		targets = bootstrap
-		answered = r.dialAll(targets, onAnswer)
-		if !slices.Contains(answered, true) {
+		outcomes = r.dialAll(targets, onAnswer)
+		if !slices.Contains(outcomes, answered) {
 			targets = append(targets, remembered...)
-			answered = append(answered, r.dialAll(remembered, onAnswer)...)
+			outcomes = append(outcomes, r.dialAll(remembered, onAnswer)...)
 		}
 	}
 	for i, t := range targets {
+		dialed, ok := outcomes[i] != notDialed, outcomes[i] == answered
 		switch {
 		case t.remembered:
-			res.Dialed++
-			if answered[i] {
-				res.Answered++
-			}
+			res.Dialed += btoi(dialed)
+			res.Answered += btoi(ok)
 		default:
-			res.BootstrapDialed++
-			if answered[i] {
-				res.BootstrapAnswered++
-			}
+			res.BootstrapDialed += btoi(dialed)
+			res.BootstrapAnswered += btoi(ok)
 		}
 	}
 	res.FirstAnswer = time.Duration(firstAnswer.Load())
@@ -550,32 +549,31 @@ func (r *Rememberer) rejoin(start time.Time, loadErr error) {
 		"firstAnswer", res.FirstAnswer, "took", res.Took)
 }
 
-// dialAll connects to the targets, at most dialConcurrency at once, all
-// within dialTimeout; answered[i] says whether targets[i] answered.
-func (r *Rememberer) dialAll(targets []dialTarget, onAnswer func(dialTarget)) []bool {
-	answered := make([]bool, len(targets))
+type dialOutcome uint8
+
+const (
+	notDialed dialOutcome = iota // the deadline came first
+	failed
+	answered
+)
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// dialAll connects to the targets in order, at most dialConcurrency at
+// once, all within dialTimeout; targets not reached by the deadline are
+// not dialed.
+func (r *Rememberer) dialAll(targets []dialTarget, onAnswer func(dialTarget)) []dialOutcome {
+	outcomes := make([]dialOutcome, len(targets))
 	if len(targets) == 0 {
-		return answered
+		return outcomes
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.dialTimeout)
 	defer cancel()
-	if cab, ok := peerstore.GetCertifiedAddrBook(r.h.Peerstore()); ok {
-		r.mu.Lock()
-		var envs [][]byte
-		for _, t := range targets {
-			if h := r.peers[t.ai.ID]; t.remembered && h != nil && h.record != nil {
-				envs = append(envs, h.record)
-			}
-		}
-		r.mu.Unlock()
-		for _, raw := range envs {
-			// The signed addresses help the dial; the peerstore keeps
-			// the newer record if it has one.
-			if env, _, err := record.ConsumeEnvelope(raw, peer.PeerRecordEnvelopeDomain); err == nil {
-				_, _ = cab.ConsumePeerRecord(env, peerstore.TempAddrTTL)
-			}
-		}
-	}
 
 	sem := make(chan struct{}, r.cfg.dialConcurrency)
 	var wg sync.WaitGroup
@@ -587,6 +585,7 @@ func (r *Rememberer) dialAll(targets []dialTarget, onAnswer func(dialTarget)) []
 		if ctx.Err() != nil {
 			break
 		}
+		outcomes[i] = failed
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -598,10 +597,10 @@ func (r *Rememberer) dialAll(targets []dialTarget, onAnswer func(dialTarget)) []
 				r.log.Debug("peer did not answer", "peer", t.ai.ID, "remembered", t.remembered, "err", err)
 				return
 			}
-			answered[i] = true
+			outcomes[i] = answered
 			onAnswer(t)
 		}()
 	}
 	wg.Wait()
-	return answered
+	return outcomes
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -23,6 +24,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/record"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -399,4 +402,152 @@ func requireSignedRecords(t *testing.T, path string, n int, signed []host.Host) 
 	for _, h := range signed {
 		require.True(t, withRecord[h.ID()], "peer %s saved without its signed record", h.ID())
 	}
+}
+
+// silentListener accepts TCP connections on loopback and never says a
+// word, so a libp2p dial to it hangs in the handshake until its context
+// ends. It counts the connections it accepted.
+type silentListener struct {
+	ln       net.Listener
+	mu       sync.Mutex
+	accepted int
+	conns    []net.Conn
+	done     chan struct{}
+}
+
+func newSilentListener(t *testing.T) *silentListener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &silentListener{ln: ln, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.accepted++
+			s.conns = append(s.conns, c)
+			s.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		<-s.done
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, c := range s.conns {
+			_ = c.Close()
+		}
+	})
+	return s
+}
+
+func (s *silentListener) addr(t *testing.T) ma.Multiaddr {
+	t.Helper()
+	a, err := manet.FromNetAddr(s.ln.Addr())
+	require.NoError(t, err)
+	return a
+}
+
+func (s *silentListener) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted
+}
+
+// writeState saves a state listing n peers that all live at addr.
+func writeState(t *testing.T, path string, n int, addr ma.Multiaddr) {
+	t.Helper()
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	now := time.Now()
+	sw, err := newstore.NewSnapshotWriter(f, now)
+	require.NoError(t, err)
+	for range n {
+		id, err := peer.IDFromPrivateKey(newKey(t))
+		require.NoError(t, err)
+		require.NoError(t, sw.WritePeer(&newstore.PeerEntry{ID: id, Addrs: []newstore.AddrEntry{
+			{Addr: addr, TTL: time.Hour, Expires: now.Add(time.Hour)},
+		}}))
+	}
+	require.NoError(t, sw.Close())
+}
+
+// Peers that never answer are given up at the deadline, and no more than
+// the concurrency limit are dialed at once: with every dial hanging, only
+// the first two are ever started.
+func TestDialsAreBoundedByConcurrencyAndDeadline(t *testing.T) {
+	silent := newSilentListener(t)
+	path := filepath.Join(t.TempDir(), "peers")
+	writeState(t, path, 5, silent.addr(t))
+
+	h := newHost(t, newKey(t))
+	r, err := remember.Attach(h, remember.WithFile(path),
+		remember.WithDialConcurrency(2), remember.WithDialTimeout(500*time.Millisecond))
+	require.NoError(t, err)
+	res := rejoined(t, r)
+	require.NoError(t, res.LoadErr)
+	require.Equal(t, 5, res.Remembered)
+	require.Equal(t, 2, res.Dialed, "two dials in flight until the deadline, the rest never started")
+	require.Zero(t, res.Answered)
+	require.Zero(t, res.FirstAnswer)
+	require.Equal(t, 2, silent.count())
+	require.NoError(t, r.Close())
+}
+
+// Close does not wait for the dial deadline: it stops the dials.
+func TestCloseStopsDials(t *testing.T) {
+	silent := newSilentListener(t)
+	path := filepath.Join(t.TempDir(), "peers")
+	writeState(t, path, 3, silent.addr(t))
+
+	h := newHost(t, newKey(t))
+	r, err := remember.Attach(h, remember.WithFile(path), remember.WithDialTimeout(24*time.Hour))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return silent.count() == 3 }, waitFor, 10*time.Millisecond)
+	require.NoError(t, r.Close())
+	res := rejoined(t, r)
+	require.Equal(t, 3, res.Dialed)
+	require.Zero(t, res.Answered)
+	require.NoError(t, r.Close(), "Close twice is harmless")
+}
+
+// Closing the host first still saves what the rememberer knew.
+func TestCloseAfterHost(t *testing.T) {
+	key := newKey(t)
+	h := newHost(t, key)
+	other := newHost(t, newKey(t))
+	path := filepath.Join(t.TempDir(), "peers")
+	r, err := remember.Attach(h, remember.WithFile(path))
+	require.NoError(t, err)
+	rejoined(t, r)
+	connect(t, h, other)
+	require.Eventually(t, func() bool { return len(r.Remembered()) == 1 }, waitFor, 10*time.Millisecond)
+	require.NoError(t, h.Close())
+	require.NoError(t, r.Close())
+
+	h2 := newHost(t, key)
+	r2, err := remember.Attach(h2, remember.WithFile(path))
+	require.NoError(t, err)
+	res := rejoined(t, r2)
+	require.Equal(t, 1, res.Remembered)
+	require.Equal(t, 1, res.Answered)
+	require.NoError(t, r2.Close())
+}
+
+// The state is saved on the interval, not only on Close.
+func TestSavesPeriodically(t *testing.T) {
+	h := newHost(t, newKey(t))
+	path := filepath.Join(t.TempDir(), "peers")
+	r, err := remember.Attach(h, remember.WithFile(path), remember.WithSaveInterval(10*time.Millisecond))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, r.Close()) }()
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(path)
+		return err == nil
+	}, waitFor, 10*time.Millisecond)
 }
