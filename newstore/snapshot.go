@@ -147,6 +147,11 @@ type SnapshotWriter struct {
 	count uint64
 	body  []byte // reused encoding buffer for one peer block
 	err   error  // sticky: once a write failed the snapshot is lost
+	// Scratch space that would otherwise escape to the heap on every
+	// entry (through the checksum's function pointer).
+	head  [1 + binary.MaxVarintLen64]byte
+	tail  [4]byte
+	idBuf []byte
 }
 
 // NewSnapshotWriter starts a snapshot taken at the given time on w, writing
@@ -171,23 +176,24 @@ func (sw *SnapshotWriter) WritePeer(e *PeerEntry) error {
 	if sw.err != nil {
 		return sw.err
 	}
-	b, err := appendPeerBody(sw.body[:0], e)
+	if e != nil {
+		sw.idBuf = append(sw.idBuf[:0], e.ID...)
+	}
+	b, err := appendPeerBody(sw.body[:0], e, sw.idBuf)
 	sw.body = b
 	if err != nil {
 		return err
 	}
-	var head [1 + binary.MaxVarintLen64]byte
-	head[0] = blockPeer
-	n := 1 + binary.PutUvarint(head[1:], uint64(len(b)))
-	var tail [4]byte
-	binary.LittleEndian.PutUint32(tail[:], crc32.Checksum(b, castagnoli))
-	if err := sw.write(head[:n]); err != nil {
+	sw.head[0] = blockPeer
+	n := 1 + binary.PutUvarint(sw.head[1:], uint64(len(b)))
+	binary.LittleEndian.PutUint32(sw.tail[:], crc32.Checksum(b, castagnoli))
+	if err := sw.write(sw.head[:n]); err != nil {
 		return err
 	}
 	if err := sw.write(b); err != nil {
 		return err
 	}
-	if err := sw.write(tail[:]); err != nil {
+	if err := sw.write(sw.tail[:]); err != nil {
 		return err
 	}
 	sw.count++
@@ -195,8 +201,9 @@ func (sw *SnapshotWriter) WritePeer(e *PeerEntry) error {
 }
 
 // appendPeerBody encodes e, refusing what the reader would reject so that
-// every snapshot this package writes can be read back.
-func appendPeerBody(b []byte, e *PeerEntry) ([]byte, error) {
+// every snapshot this package writes can be read back. id holds e.ID's
+// bytes, to validate without allocating.
+func appendPeerBody(b []byte, e *PeerEntry, id []byte) ([]byte, error) {
 	if e == nil {
 		return b, errors.New("snapshot entry is nil")
 	}
@@ -206,7 +213,7 @@ func appendPeerBody(b []byte, e *PeerEntry) ([]byte, error) {
 	if len(e.ID) > MaxSnapshotPeerIDLen {
 		return b, fmt.Errorf("peer ID of %d bytes exceeds the snapshot bound of %d", len(e.ID), MaxSnapshotPeerIDLen)
 	}
-	if _, err := peer.IDFromBytes([]byte(e.ID)); err != nil {
+	if _, err := peer.IDFromBytes(id); err != nil {
 		return b, fmt.Errorf("snapshot entry has an invalid peer ID: %w", err)
 	}
 	if len(e.Addrs) > MaxSnapshotAddrsPerPeer {
