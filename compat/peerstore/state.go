@@ -56,14 +56,59 @@ type latencyKey struct{}
 // goroutine sees it, every event emitted before it has been handled.
 type barrierEvent struct{ done chan struct{} }
 
-// state is what every view of one host shares.
-type state struct {
-	host   host.Host
-	legacy peerstore.Peerstore
+// tracker is what the state learns from events, without the host wiring:
+// the benchmarks drive it alone.
+type tracker struct {
 	grace  time.Duration
-
 	data   *peerdata.Store
 	protos *protocols.Store
+}
+
+func newTracker(cfg config) *tracker {
+	return &tracker{
+		grace:  cfg.grace,
+		data:   peerdata.New(peerdata.WithClock(cfg.clock)),
+		protos: protocols.New(protocols.WithClock(cfg.clock), protocols.WithGracePeriod(cfg.grace)),
+	}
+}
+
+// consume applies one host event.
+func (t *tracker) consume(e any) {
+	switch ev := e.(type) {
+	case event.EvtPeerConnectednessChanged:
+		switch ev.Connectedness {
+		case network.Connected, network.Limited:
+			t.data.Connected(ev.Peer)
+		default:
+			t.data.Disconnected(ev.Peer)
+		}
+	case event.EvtPeerIdentificationCompleted:
+		t.identified(ev.Conn, ev.Peer, ev.Protocols, ev.AgentVersion, ev.ProtocolVersion)
+	case event.EvtPeerProtocolsUpdated:
+		t.protos.Updated(ev.Peer, ev.Added, ev.Removed)
+		_ = t.data.Delete(ev.Peer, protocolsOverrideKey{})
+	}
+}
+
+func (t *tracker) identified(c network.Conn, p peer.ID, protos []protocol.ID, agent, protoVersion string) {
+	t.protos.Identified(c, protos)
+	_ = t.data.Delete(p, protocolsOverrideKey{})
+	// Errors here are the store's caps: an agent version is not worth more
+	// than what the caps allow.
+	_ = t.data.Put(p, metaKey("AgentVersion"), agent, t.grace)
+	_ = t.data.Put(p, metaKey("ProtocolVersion"), protoVersion, t.grace)
+}
+
+func (t *tracker) close() {
+	_ = t.data.Close()
+	_ = t.protos.Close()
+}
+
+// state is what every view of one host shares.
+type state struct {
+	*tracker
+	host   host.Host
+	legacy peerstore.Peerstore
 
 	sub      event.Subscription
 	barrier  event.Emitter
@@ -85,11 +130,9 @@ type state struct {
 
 func newState(h host.Host, cfg config) (*state, error) {
 	s := &state{
+		tracker:  newTracker(cfg),
 		host:     h,
 		legacy:   h.Peerstore(),
-		grace:    cfg.grace,
-		data:     peerdata.New(peerdata.WithClock(cfg.clock)),
-		protos:   protocols.New(protocols.WithClock(cfg.clock), protocols.WithGracePeriod(cfg.grace)),
 		privKeys: make(map[peer.ID]ic.PrivKey),
 		closed:   make(chan struct{}),
 	}
@@ -104,14 +147,14 @@ func newState(h host.Host, cfg config) (*state, error) {
 		new(barrierEvent),
 	}, eventbus.Name("compat-peerstore"), eventbus.BufSize(256))
 	if err != nil {
-		s.closeStores()
+		s.tracker.close()
 		return nil, fmt.Errorf("compat/peerstore: subscribe to host events: %w", err)
 	}
 	s.sub = sub
 	s.barrier, err = h.EventBus().Emitter(new(barrierEvent))
 	if err != nil {
 		_ = sub.Close()
-		s.closeStores()
+		s.tracker.close()
 		return nil, fmt.Errorf("compat/peerstore: event emitter: %w", err)
 	}
 	s.notifiee = &network.NotifyBundle{DisconnectedF: func(_ network.Network, c network.Conn) { s.protos.ConnClosed(c) }}
@@ -131,32 +174,12 @@ func newState(h host.Host, cfg config) (*state, error) {
 func (s *state) handleEvents() {
 	defer s.wg.Done()
 	for e := range s.sub.Out() {
-		switch ev := e.(type) {
-		case event.EvtPeerConnectednessChanged:
-			switch ev.Connectedness {
-			case network.Connected, network.Limited:
-				s.data.Connected(ev.Peer)
-			default:
-				s.data.Disconnected(ev.Peer)
-			}
-		case event.EvtPeerIdentificationCompleted:
-			s.identified(ev.Conn, ev.Peer, ev.Protocols, ev.AgentVersion, ev.ProtocolVersion)
-		case event.EvtPeerProtocolsUpdated:
-			s.protos.Updated(ev.Peer, ev.Added, ev.Removed)
-			_ = s.data.Delete(ev.Peer, protocolsOverrideKey{})
-		case barrierEvent:
-			close(ev.done)
+		if b, ok := e.(barrierEvent); ok {
+			close(b.done)
+			continue
 		}
+		s.consume(e)
 	}
-}
-
-func (s *state) identified(c network.Conn, p peer.ID, protos []protocol.ID, agent, protoVersion string) {
-	s.protos.Identified(c, protos)
-	_ = s.data.Delete(p, protocolsOverrideKey{})
-	// Errors here are the store's caps: an agent version is not worth more
-	// than what the caps allow.
-	_ = s.data.Put(p, metaKey("AgentVersion"), agent, s.grace)
-	_ = s.data.Put(p, metaKey("ProtocolVersion"), protoVersion, s.grace)
 }
 
 // catchUp waits until the event goroutine has handled every event emitted so
@@ -260,12 +283,7 @@ func (s *state) close() {
 		_ = s.barrier.Close()
 		_ = s.sub.Close() // closes Out: handleEvents returns
 		s.wg.Wait()
-		s.closeStores()
+		s.tracker.close()
 		close(s.closed)
 	})
-}
-
-func (s *state) closeStores() {
-	_ = s.data.Close()
-	_ = s.protos.Close()
 }
