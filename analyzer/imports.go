@@ -31,7 +31,7 @@ func (c *checker) checkImports() {
 				pos:      spec.Path.Pos(),
 				end:      spec.Path.End(),
 				category: CategoryImport,
-				message: fmt.Sprintf("%s is the legacy store that go-libp2p is retiring: import %s instead (same package name, constructors and options, backed by the new store)",
+				message: fmt.Sprintf("%s is going away with the legacy Peerstore: import %s instead (same package name, constructors and options, backed by the new store)",
 					path, compat),
 				edits: []analysis.TextEdit{{
 					Pos:     spec.Path.Pos(),

@@ -38,10 +38,10 @@ var legacyMethods = map[string]legacyMethod{
 // whyGone says, per category, why the data leaves the peerstore and where it
 // lives natively; the compat shortcut is added by the message builder.
 var whyGone = map[string]string{
-	CategoryProtocols: "protocols belong to the connection: subscribe to identify's EvtPeerIdentificationCompleted and EvtPeerProtocolsUpdated, or read newstore's per-connection protocols",
-	CategoryMetadata:  "identify's EvtPeerIdentificationCompleted carries AgentVersion and ProtocolVersion; keep other per-peer data in newstore's per-peer data store (GC'd after disconnect)",
-	CategoryLatency:   "RTT belongs to the connection: measure it per connection (e.g. p2p/protocol/ping)",
-	CategoryPrivKey:   "the new store keeps public keys only: whoever creates a private key keeps it",
+	CategoryProtocols: "protocols belong to the connection (identify's EvtPeerIdentificationCompleted and EvtPeerProtocolsUpdated, newstore's per-connection protocols)",
+	CategoryMetadata:  "identify's EvtPeerIdentificationCompleted carries AgentVersion and ProtocolVersion, other per-peer data goes to newstore's per-peer data store",
+	CategoryLatency:   "RTT belongs to the connection (measure it per connection, e.g. with p2p/protocol/ping)",
+	CategoryPrivKey:   "the new store keeps public keys only, whoever creates a private key keeps it",
 }
 
 // legacyMethodOf reports whether fn is a legacy-only method of a
@@ -118,7 +118,7 @@ func (c *checker) checkMethods() {
 		case selection.Kind() == types.MethodExpr:
 			manual = "a method expression has no receiver to rewrite: call it on peerstore.New(h) of compat/peerstore, or move to the native replacement"
 		case fromStore:
-			manual = "it is called on an upstream pstoremem/pstoreds store: swapping the import for compat/pstoremem or compat/pstoreds keeps it working"
+			manual = "it is called on an upstream pstoremem/pstoreds store, which the import swap to compat/pstoremem or compat/pstoreds (fixed at the import) keeps working"
 		default:
 			kind, rw := c.source(sel.X)
 			switch kind {
@@ -130,15 +130,14 @@ func (c *checker) checkMethods() {
 					f.rewrite = rw
 				}
 			default:
-				manual = "the receiver is not h.Peerstore() of a host.Host here (a parameter, field, embedded interface, or a variable assigned more than once): where the value is created, pass peerstore.New(h) of compat/peerstore, or move to the native replacement"
+				manual = "the receiver is not h.Peerstore() of a host.Host here (a parameter, field, embedded interface, or a variable assigned more than once): create the value with peerstore.New(h) of compat/peerstore, or move to the native replacement"
 			}
 		}
-		if m.category == CategoryPrivKey && manual != "" {
+		if manual != "" {
 			f.message = fmt.Sprintf("%s: %s; not rewritten: %s", what, whyGone[m.category], manual)
-		} else if manual != "" {
-			f.message = fmt.Sprintf("%s: %s; peerstore.New(h) of compat/peerstore keeps it working, but not rewritten: %s", what, whyGone[m.category], manual)
 		} else {
-			f.message = fmt.Sprintf("%s: %s; rewrite to peerstore.New(h) of compat/peerstore to keep it working", what, whyGone[m.category])
+			f.message = fmt.Sprintf("%s: %s; fix: rewrite to peerstore.New(%s) of compat/peerstore, which keeps it working",
+				what, whyGone[m.category], types.ExprString(f.rewrite.host))
 		}
 		c.findings = append(c.findings, f)
 	}

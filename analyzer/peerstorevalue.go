@@ -52,7 +52,7 @@ func (c *checker) checkPeerstoreValues() {
 			pos:      expr.Pos(),
 			end:      expr.End(),
 			category: CategoryPeerstoreValue,
-			message: fmt.Sprintf("%s is %s of type %s, which needs the legacy-only Peerstore API that the host's store is losing; pass peerstore.New(%s) of compat/peerstore instead",
+			message: fmt.Sprintf("%s is %s of type %s: the legacy-only Peerstore API it needs is going away from the host's store; pass peerstore.New(%s) of compat/peerstore instead",
 				types.ExprString(expr), how, types.TypeString(dest, c.qualifier), types.ExprString(rw.host)),
 			rewrite: rw,
 		})

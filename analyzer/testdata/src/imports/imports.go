@@ -8,8 +8,8 @@ import (
 	dssync "github.com/ipfs/go-datastore/sync"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
-	ds "github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoreds" // want `github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoreds is the legacy store.*import github.com/pstoremigrate/pstoremigrate/compat/pstoreds instead`
-	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"   // want `pstoremem is the legacy store that go-libp2p is retiring: import github.com/pstoremigrate/pstoremigrate/compat/pstoremem instead`
+	ds "github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoreds" // want `github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoreds is going away with the legacy Peerstore: import github.com/pstoremigrate/pstoremigrate/compat/pstoreds instead`
+	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"   // want `pstoremem is going away with the legacy Peerstore: import github.com/pstoremigrate/pstoremigrate/compat/pstoremem instead`
 )
 
 func memory(p peer.ID) (peerstore.Peerstore, error) {

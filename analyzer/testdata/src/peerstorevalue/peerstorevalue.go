@@ -50,7 +50,7 @@ func useLatencies(latencies) time.Time { return time.Time{} }
 
 func routingTable(h host.Host) (*kbucket.RoutingTable, error) {
 	return kbucket.NewRoutingTable(20, kbucket.ConvertPeerID(h.ID()), time.Minute,
-		h.Peerstore(), time.Hour, nil) // want `h.Peerstore\(\) is passed as an argument of type peerstore.Metrics, which needs the legacy-only Peerstore API.*pass peerstore.New\(h\)`
+		h.Peerstore(), time.Hour, nil) // want `h.Peerstore\(\) is passed as an argument of type peerstore.Metrics: the legacy-only Peerstore API it needs is going away.*pass peerstore.New\(h\)`
 }
 
 func newTracker(h host.Host) *tracker {
