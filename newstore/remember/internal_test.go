@@ -175,3 +175,40 @@ func TestRestoreLeavesStateUnchangedOnCorruption(t *testing.T) {
 	require.Empty(t, r.loaded)
 	require.NotContains(t, r.peers, p.id, "an entry read before the damage is not used")
 }
+
+// A snapshot written with records (whose addresses are not repeated) reads
+// back to the same peers, addresses and last-seen times.
+func TestSnapshotRoundTrip(t *testing.T) {
+	h, r := attached(t)
+	ident := newIdentity(t)
+	signed := []ma.Multiaddr{ma.StringCast("/ip4/203.0.113.1/tcp/4001"), ma.StringCast("/ip4/203.0.113.1/udp/4001/quic-v1")}
+	unsigned := ma.StringCast("/ip4/198.51.100.1/tcp/4001")
+	env, err := record.Seal(peer.PeerRecordFromAddrInfo(peer.AddrInfo{ID: ident.id, Addrs: signed}), ident.key)
+	require.NoError(t, err)
+	plain := newIdentity(t)
+
+	seen := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	h.Peerstore().AddAddrs(ident.id, append([]ma.Multiaddr{unsigned}, signed...), time.Hour)
+	h.Peerstore().AddAddr(plain.id, unsigned, time.Hour)
+	r.observe(ident.id, true, seen.Add(-time.Hour))
+	r.observeRecord(ident.id, env)
+	r.observe(ident.id, false, seen)
+	r.observe(plain.id, true, seen.Add(-time.Minute))
+	r.observe(plain.id, false, seen)
+
+	var buf bytes.Buffer
+	require.NoError(t, savedSet{r}.Snapshot(&buf))
+
+	_, r2 := attached(t)
+	require.NoError(t, savedSet{r2}.Restore(&buf))
+	r2.mu.Lock()
+	defer r2.mu.Unlock()
+	require.Equal(t, []peer.ID{ident.id, plain.id}, []peer.ID{r2.loaded[0].ID, r2.loaded[1].ID}, "best first")
+	require.ElementsMatch(t, []string{unsigned.String(), signed[0].String(), signed[1].String()}, addrStrings(r2.loaded[0].Addrs))
+	require.Equal(t, []string{unsigned.String()}, addrStrings(r2.loaded[1].Addrs))
+	require.NotNil(t, r2.peers[ident.id].record)
+	require.Nil(t, r2.peers[plain.id].record)
+	for _, p := range []peer.ID{ident.id, plain.id} {
+		require.True(t, r2.peers[p].lastSeen.Equal(seen), "last seen of %s survives", p)
+	}
+}

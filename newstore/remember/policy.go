@@ -24,6 +24,8 @@ type history struct {
 	// peerstore's copies, which expire while the node is down.
 	addrs  []ma.Multiaddr
 	record []byte
+	// signed are the addresses in record, verified when it was received.
+	signed []ma.Multiaddr
 }
 
 // candidate is one peer as the policy ranks it.
@@ -32,6 +34,7 @@ type candidate struct {
 	hist      history
 	addrs     []ma.Multiaddr // dialable, already filtered
 	record    []byte         // signed envelope, nil if none
+	signed    []ma.Multiaddr // the addresses in record
 	lastSeen  time.Time
 	certified bool
 }

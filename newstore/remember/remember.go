@@ -256,7 +256,20 @@ func (r *Rememberer) observeRecord(p peer.ID, env *record.Envelope) {
 		h = &history{connectedSince: now, lastSeen: now}
 		r.peers[p] = h
 	}
-	h.record = raw
+	h.record, h.signed = raw, signedAddrs(env)
+}
+
+// signedAddrs returns the addresses of an envelope that was verified when
+// it was received.
+func signedAddrs(env *record.Envelope) []ma.Multiaddr {
+	rec, err := env.Record()
+	if err != nil {
+		return nil
+	}
+	if pr, ok := rec.(*peer.PeerRecord); ok {
+		return pr.Addrs
+	}
+	return nil
 }
 
 func (r *Rememberer) observe(p peer.ID, connected bool, now time.Time) {
@@ -334,11 +347,11 @@ func (r *Rememberer) choose(now time.Time) []candidate {
 		}
 		// The record identify sent is the freshest; the peerstore may
 		// hold one when something else consumed it.
-		c.record = c.hist.record
+		c.record, c.signed = c.hist.record, c.hist.signed
 		if c.record == nil && cab != nil {
 			if env := cab.GetPeerRecord(c.id); env != nil {
 				if b, err := env.Marshal(); err == nil {
-					c.record = b
+					c.record, c.signed = b, signedAddrs(env)
 				}
 			}
 		}
@@ -366,8 +379,14 @@ func (s savedSet) Snapshot(w io.Writer) error {
 		return fmt.Errorf("starting snapshot: %w", err)
 	}
 	for _, c := range chosen {
-		e := &newstore.PeerEntry{ID: c.id, Record: c.record, Addrs: make([]newstore.AddrEntry, len(c.addrs))}
-		for i, a := range c.addrs {
+		e := &newstore.PeerEntry{ID: c.id}
+		addrs := c.addrs
+		if c.record != nil {
+			e.Record = c.record
+			addrs = withoutSigned(c.addrs, c.signed)
+		}
+		e.Addrs = make([]newstore.AddrEntry, len(addrs))
+		for i, a := range addrs {
 			e.Addrs[i] = newstore.AddrEntry{Addr: a, TTL: savedAddrTTL, Expires: c.lastSeen.Add(savedAddrTTL)}
 		}
 		if err := sw.WritePeer(e); err != nil {
@@ -433,7 +452,7 @@ func (s savedSet) Restore(rd io.Reader) error {
 			if err != nil {
 				r.log.Debug("dropping a saved peer record", "peer", e.ID, "err", err)
 			} else {
-				h.record = e.Record
+				h.record, h.signed = e.Record, recAddrs
 				addrs = append(addrs, recAddrs...)
 			}
 		}
@@ -451,7 +470,7 @@ func (s savedSet) Restore(rd io.Reader) error {
 		if cur := r.peers[id]; cur != nil {
 			// Connected before the state was loaded: keep the live
 			// connection, add what the saved state knew.
-			cur.addrs, cur.record = h.addrs, h.record
+			cur.addrs, cur.record, cur.signed = h.addrs, h.record, h.signed
 			cur.connectedFor += h.connectedFor
 			continue
 		}
@@ -459,6 +478,26 @@ func (s savedSet) Restore(rd io.Reader) error {
 	}
 	r.loaded = loaded
 	return nil
+}
+
+// withoutSigned drops the addresses a peer's record already carries, since
+// Restore reads them from the record, but keeps one so that the peer's
+// last-seen time has an entry to travel in.
+func withoutSigned(addrs, signed []ma.Multiaddr) []ma.Multiaddr {
+	in := make(map[string]bool, len(signed))
+	for _, a := range signed {
+		in[string(a.Bytes())] = true
+	}
+	var out []ma.Multiaddr
+	for _, a := range addrs {
+		if !in[string(a.Bytes())] {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 && len(addrs) > 0 {
+		out = addrs[:1]
+	}
+	return out
 }
 
 // verifyRecord returns the addresses of a saved signed peer record if it
