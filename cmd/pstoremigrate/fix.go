@@ -22,7 +22,8 @@ which need a person (MIGRATION.md explains each).
 Fixes that overlap are applied in further rounds, so one run is enough.
 When the fixed code imports compat packages from a module that go.mod does
 not require yet, fix adds it with 'go get' (at the version a replace
-directive names, else this binary's version, else the latest).
+directive names, else this binary's version, else the latest) and records
+the go.sum entries the fixed packages need.
 
 The -diff flag prints the fixes as a unified diff on stdout, the report on
 stderr, and changes nothing.
@@ -77,11 +78,7 @@ func runFix(inv *invocation, args []string) int {
 		if needsThisModule(err) && added == "" {
 			// The fixes import compat packages that go.mod does not
 			// provide yet: add them, as the go command suggests.
-			changed, cerr := changedFiles(originals)
-			if cerr != nil {
-				return reportError(inv, "fix", cerr)
-			}
-			if added, err = requireThisModule(changed); err == nil {
+			if added, err = requireThisModule(pkgs); err == nil {
 				after, err = collectFindings(inv, pkgs)
 			}
 		}

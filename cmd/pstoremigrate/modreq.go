@@ -4,11 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"go/parser"
-	"go/token"
 	"runtime/debug"
-	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/mod/semver"
@@ -32,37 +28,23 @@ func needsThisModule(err error) bool {
 		strings.Contains(le.detail, "is replaced but not required")
 }
 
-// requireThisModule runs "go get" for the compat packages that files import,
-// at the version a replace directive names, or this binary's own version,
-// or the latest. "go get" of the packages (not just the module) also records
-// the go.sum entries of their dependencies, so the fixed code builds.
-func requireThisModule(files []string) (version string, err error) {
-	var pkgs []string
-	for _, name := range files {
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
-		if err != nil {
-			return "", fmt.Errorf("reading the imports of a fixed file: %w", err)
-		}
-		for _, imp := range f.Imports {
-			p, err := strconv.Unquote(imp.Path.Value)
-			if err == nil && strings.HasPrefix(p, thisModule+"/") && !slices.Contains(pkgs, p) {
-				pkgs = append(pkgs, p)
-			}
-		}
-	}
-	if len(pkgs) == 0 {
-		return "", fmt.Errorf("go.mod does not require %s, but no fixed file imports it", thisModule)
-	}
+// requireThisModule adds thisModule to go.mod, at the version a replace
+// directive names, or this binary's own version, or the latest, and records
+// the go.sum entries that the fixed packages pkgs now need. It is the
+// targeted form of what "go mod tidy" would do.
+func requireThisModule(pkgs []string) (version string, err error) {
 	version, err = versionToRequire()
 	if err != nil {
 		return "", err
 	}
-	args := []string{"get"}
-	for _, p := range pkgs {
-		args = append(args, p+"@"+version)
-	}
-	if _, _, err := runGo(args); err != nil {
+	if _, _, err := runGo([]string{"get", thisModule + "@" + version}); err != nil {
 		return "", fmt.Errorf("adding %s to go.mod: %w", thisModule, err)
+	}
+	// -mod=mod lets the go command write the checksums of the modules
+	// that the compat packages import.
+	args := append([]string{"list", "-mod=mod", "-deps", "-test"}, pkgs...)
+	if _, _, err := runGo(args); err != nil {
+		return "", fmt.Errorf("recording go.sum entries for %s: %w", thisModule, err)
 	}
 	return version, nil
 }
