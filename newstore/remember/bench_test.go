@@ -26,11 +26,12 @@ const benchPeers = 5
 // answers, for a node that remembers benchPeers peers on loopback:
 //
 //   - remember: the host is built and Attach dials the saved peers;
+//
 //   - upstream-pstoreds: what a node did upstream, a host on a pstoreds
 //     peerstore in LevelDB, then dials to every peer the store still has
 //     addresses for, with the same concurrency limit.
 //
-//	go test -run='^$' -bench=RestartToFirstPeer ./newstore/remember/
+//     go test -run='^$' -bench=RestartToFirstPeer ./newstore/remember/
 //
 // ns/op is a whole restart and shutdown; to-first-peer-ns is the figure.
 func BenchmarkRestartToFirstPeer(b *testing.B) {
