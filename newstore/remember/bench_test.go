@@ -23,17 +23,18 @@ const benchPeers = 5
 
 // BenchmarkRestartToFirstPeer measures the time from the start of a
 // restart (before the host is built) to the first remembered peer that
-// answers, for a node that remembers benchPeers peers on loopback:
+// answers, for a node that remembers benchPeers peers on loopback. Run it
+// with
+//
+//	go test -run='^$' -bench=RestartToFirstPeer ./newstore/remember/
+//
+// ns/op is a whole restart and shutdown; to-first-peer-ns is the figure.
+// The sub-benchmarks are:
 //
 //   - remember: the host is built and Attach dials the saved peers;
-//
 //   - upstream-pstoreds: what a node did upstream, a host on a pstoreds
 //     peerstore in LevelDB, then dials to every peer the store still has
 //     addresses for, with the same concurrency limit.
-//
-//     go test -run='^$' -bench=RestartToFirstPeer ./newstore/remember/
-//
-// ns/op is a whole restart and shutdown; to-first-peer-ns is the figure.
 func BenchmarkRestartToFirstPeer(b *testing.B) {
 	peers := make([]host.Host, benchPeers)
 	for i := range peers {
