@@ -34,7 +34,12 @@
 //     connections does not push them out.
 //   - A certified (signed) peer record doubles the score: its addresses
 //     are signed by the peer, so no third party can have planted them.
-//     The record is saved with the peer and verified again on load.
+//     Records come from identify (EvtPeerIdentificationCompleted: in
+//     go-libp2p v0.51 identify does not store them in the peerstore) or
+//     from the host's peerstore when it is a CertifiedAddrBook holding
+//     one. The record is saved with the peer, its addresses are not
+//     repeated beside it, and on load it is kept only if it is signed by
+//     the peer's own key.
 //   - Relay addresses (/p2p-circuit) are not remembered and a peer known
 //     only by them is skipped: they depend on a relay that may be gone,
 //     and a good relay is remembered on its own. Our own ID is skipped.

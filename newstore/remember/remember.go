@@ -31,6 +31,10 @@ import (
 // peer is worth a dial however long the node was down.
 var savedAddrTTL = peerstore.RecentlyConnectedAddrTTL
 
+// loadTimeout bounds reading the saved state, so that a stuck datastore
+// cannot hang Attach; a few kilobytes never take that long otherwise.
+const loadTimeout = time.Minute
+
 // RejoinResult is what happened when the host rejoined the network at
 // start.
 type RejoinResult struct {
@@ -152,7 +156,7 @@ func Attach(h host.Host, opts ...Option) (*Rememberer, error) {
 		newstore.WithErrorHandler(func(err error) {
 			r.log.Warn("saving remembered peers failed", "err", err)
 		}))
-	loadCtx, loadCancel := context.WithTimeout(ctx, cfg.dialTimeout)
+	loadCtx, loadCancel := context.WithTimeout(ctx, loadTimeout)
 	loadErr := r.persister.Load(loadCtx)
 	loadCancel()
 	switch {
