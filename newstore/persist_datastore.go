@@ -197,6 +197,9 @@ func (s *datastoreSink) removeGenerations(ctx context.Context, keep uint64, hasK
 		return 0, fmt.Errorf("listing snapshot generations under %s: %w", s.prefix, err)
 	}
 	depth := len(s.prefix.List())
+	if s.prefix.String() == "/" {
+		depth = 0 // the root's List is [""]
+	}
 	var highest uint64
 	var doomed []ds.Key
 	for {

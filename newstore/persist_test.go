@@ -228,6 +228,19 @@ func TestDatastoreSinkLayout(t *testing.T) {
 	requireLoads(t, sink, time.Unix(1, 0), entries)
 }
 
+func TestDatastoreSinkAtRoot(t *testing.T) {
+	d := ds.NewMapDatastore()
+	sink := NewDatastoreSink(d, ds.NewKey("/"), WithChunkSize(1<<20))
+	store := &entryStore{}
+	entries := makeEntries(t, 3, 2, time.Unix(1, 0))
+	store.set(time.Unix(1, 0), entries)
+	p := NewPersister(store, sink)
+	require.NoError(t, p.Save(context.Background()))
+	require.NoError(t, p.Save(context.Background()))
+	require.ElementsMatch(t, []string{"/current", "/2/0"}, datastoreKeys(t, d))
+	requireLoads(t, sink, time.Unix(1, 0), entries)
+}
+
 func TestDatastoreSinkMissingChunk(t *testing.T) {
 	d := ds.NewMapDatastore()
 	sink := NewDatastoreSink(d, ds.NewKey("/snap"), WithChunkSize(1000))
@@ -583,4 +596,38 @@ func TestPersisterWithoutIntervalSavesOnlyOnClose(t *testing.T) {
 	require.NoError(t, p.Close())
 	require.NoError(t, waitSaved(t, sink.saved))
 	requireLoads(t, sink, time.Unix(1, 0), entries)
+}
+
+// BenchmarkSinks saves and loads a snapshot of 100,000 peers (8 addresses,
+// a key and a record each) through each sink on disk.
+func BenchmarkSinks(b *testing.B) {
+	const peers = 100_000
+	now := time.Unix(1_700_000_000, 0)
+	store := &entryStore{}
+	store.set(now, makeEntries(b, peers, 8, now))
+	for _, k := range sinkKinds {
+		b.Run(k.name, func(b *testing.B) {
+			sink, closeSink := k.open(b, b.TempDir())
+			defer closeSink()
+			if k.name != "file" {
+				// Production chunk size, not the tests' small one.
+				sink.(*datastoreSink).chunkSize = DefaultChunkSize
+			}
+			b.Run("Save", func(b *testing.B) {
+				for b.Loop() {
+					if err := sink.Save(context.Background(), store.Snapshot); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("Load", func(b *testing.B) {
+				for b.Loop() {
+					var target entryStore
+					if err := sink.Load(context.Background(), target.Restore); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
 }
