@@ -21,8 +21,9 @@ func (c *checker) report() {
 	sites := make(map[*ast.File][]token.Pos)
 	for _, f := range c.findings {
 		if f.rewrite != nil {
-			file := c.fileOf(f.rewrite.call.Pos())
-			sites[file] = append(sites[file], f.rewrite.call.Pos())
+			if file := c.fileOf(f.rewrite.call.Pos()); file != nil {
+				sites[file] = append(sites[file], f.rewrite.call.Pos())
+			}
 		}
 	}
 	type fileImport struct {
@@ -51,8 +52,8 @@ func (c *checker) report() {
 				TextEdits: f.edits,
 			}}
 		case f.rewrite != nil:
-			imp := imports[c.fileOf(f.rewrite.call.Pos())]
-			if !imp.ok {
+			imp, ok := imports[c.fileOf(f.rewrite.call.Pos())]
+			if !ok || !imp.ok {
 				break
 			}
 			rw := f.rewrite

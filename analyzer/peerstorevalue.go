@@ -95,6 +95,9 @@ func (c *checker) destination(cur inspector.Cursor) (types.Type, string) {
 	case edge.CallExpr_Args:
 		call := parent.(*ast.CallExpr)
 		tv := info.Types[call.Fun]
+		if tv.Type == nil {
+			return nil, ""
+		}
 		if tv.IsType() {
 			return tv.Type, "converted to a value"
 		}
