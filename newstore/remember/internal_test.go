@@ -212,3 +212,29 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		require.True(t, r2.peers[p].lastSeen.Equal(seen), "last seen of %s survives", p)
 	}
 }
+
+// A state saved with a larger limit (or a hostile one) is read to the end
+// for its checksums but only its best maxPeers entries are used.
+func TestRestoreKeepsAtMostMaxPeers(t *testing.T) {
+	_, r := attached(t, WithMaxPeers(2))
+	var buf bytes.Buffer
+	sw, err := newstore.NewSnapshotWriter(&buf, time.Now())
+	require.NoError(t, err)
+	var want []peer.ID
+	for i := range 5 {
+		p := newIdentity(t)
+		if i < 2 {
+			want = append(want, p.id)
+		}
+		require.NoError(t, sw.WritePeer(&newstore.PeerEntry{ID: p.id, Addrs: []newstore.AddrEntry{
+			{Addr: ma.StringCast("/ip4/10.0.0.1/tcp/4001"), TTL: savedAddrTTL, Expires: time.Now()},
+		}}))
+	}
+	require.NoError(t, sw.Close())
+	require.NoError(t, savedSet{r}.Restore(&buf))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	require.Equal(t, want, []peer.ID{r.loaded[0].ID, r.loaded[1].ID})
+	require.Len(t, r.loaded, 2)
+	require.Len(t, r.peers, 2)
+}

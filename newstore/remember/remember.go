@@ -416,7 +416,9 @@ func (s savedSet) Restore(rd io.Reader) error {
 		return fmt.Errorf("reading saved peers: %w", err)
 	}
 	taken := sr.Taken()
-	var entries []*newstore.PeerEntry
+	self := r.h.ID()
+	var loaded []peer.AddrInfo
+	hists := make(map[peer.ID]history)
 	for {
 		e, err := sr.Next()
 		if errors.Is(err, io.EOF) {
@@ -425,43 +427,16 @@ func (s savedSet) Restore(rd io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("reading saved peers: %w", err)
 		}
-		entries = append(entries, e)
-	}
-
-	self := r.h.ID()
-	var loaded []peer.AddrInfo
-	hists := make(map[peer.ID]history, len(entries))
-	for _, e := range entries {
-		if e.ID == self || e.ID.Validate() != nil {
+		// Past maxPeers (a state saved with a larger limit, or a hostile
+		// one) entries are only read for the checksums.
+		if len(loaded) == r.cfg.maxPeers || e.ID == self || e.ID.Validate() != nil {
 			continue
 		}
 		if _, dup := hists[e.ID]; dup {
 			continue
 		}
-		h := history{lastSeen: time.Time{}, connectedFor: r.cfg.halfLife}
-		addrs := make([]ma.Multiaddr, 0, len(e.Addrs))
-		for _, a := range e.Addrs {
-			addrs = append(addrs, a.Addr)
-			if a.TTL > 0 && a.TTL < peerstore.ConnectedAddrTTL {
-				if seen := a.Expires.Add(-a.TTL); seen.After(h.lastSeen) {
-					h.lastSeen = seen
-				}
-			}
-		}
-		if h.lastSeen.IsZero() || h.lastSeen.After(taken) {
-			h.lastSeen = taken
-		}
-		if e.Record != nil {
-			recAddrs, err := verifyRecord(e.ID, e.Record)
-			if err != nil {
-				r.log.Debug("dropping a saved peer record", "peer", e.ID, "err", err)
-			} else {
-				h.record, h.signed = e.Record, recAddrs
-				addrs = append(addrs, recAddrs...)
-			}
-		}
-		h.addrs = dialableAddrs(addrs)
-		if len(h.addrs) == 0 {
+		h, ok := r.savedHistory(e, taken)
+		if !ok {
 			continue
 		}
 		hists[e.ID] = h
@@ -474,7 +449,10 @@ func (s savedSet) Restore(rd io.Reader) error {
 		if cur := r.peers[id]; cur != nil {
 			// Connected before the state was loaded: keep the live
 			// connection, add what the saved state knew.
-			cur.addrs, cur.record, cur.signed = h.addrs, h.record, h.signed
+			cur.addrs = h.addrs
+			if cur.record == nil {
+				cur.record, cur.signed = h.record, h.signed
+			}
 			cur.connectedFor += h.connectedFor
 			continue
 		}
@@ -482,6 +460,37 @@ func (s savedSet) Restore(rd io.Reader) error {
 	}
 	r.loaded = loaded
 	return nil
+}
+
+// savedHistory is what a saved entry tells of a peer: its addresses, its
+// record if it is the peer's own, when it was last seen (see
+// savedAddrTTL) and one half-life of credit. ok is false if no dialable
+// address is left.
+func (r *Rememberer) savedHistory(e *newstore.PeerEntry, taken time.Time) (h history, ok bool) {
+	h.connectedFor = r.cfg.halfLife
+	addrs := make([]ma.Multiaddr, 0, len(e.Addrs))
+	for _, a := range e.Addrs {
+		addrs = append(addrs, a.Addr)
+		if a.TTL > 0 && a.TTL < peerstore.ConnectedAddrTTL {
+			if seen := a.Expires.Add(-a.TTL); seen.After(h.lastSeen) {
+				h.lastSeen = seen
+			}
+		}
+	}
+	if h.lastSeen.IsZero() || h.lastSeen.After(taken) {
+		h.lastSeen = taken
+	}
+	if e.Record != nil {
+		signed, err := verifyRecord(e.ID, e.Record)
+		if err != nil {
+			r.log.Debug("dropping a saved peer record", "peer", e.ID, "err", err)
+		} else {
+			h.record, h.signed = e.Record, signed
+			addrs = append(addrs, signed...)
+		}
+	}
+	h.addrs = dialableAddrs(addrs)
+	return h, len(h.addrs) > 0
 }
 
 // withoutSigned drops the addresses a peer's record already carries, since
