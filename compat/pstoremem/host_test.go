@@ -1,0 +1,199 @@
+package pstoremem
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	mh "github.com/multiformats/go-multihash"
+	"github.com/stretchr/testify/require"
+)
+
+// guard bounds how long a test waits for the network; it is a deadline
+// against hangs, not a measurement.
+const guard = 30 * time.Second
+
+// newHost builds a loopback-only host whose peerstore is ours.
+func newHost(t *testing.T, agent string) (host.Host, *Peerstore) {
+	t.Helper()
+	ps, err := NewPeerstore()
+	require.NoError(t, err)
+	h, err := libp2p.New(
+		libp2p.Peerstore(ps),
+		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
+		libp2p.DisableRelay(),
+		libp2p.UserAgent(agent),
+	)
+	require.NoError(t, err)
+	t.Cleanup(func() { h.Close() }) // closes ps too
+	return h, ps
+}
+
+// connectAndIdentify connects a to b and waits until a has identified b.
+func connectAndIdentify(t *testing.T, ctx context.Context, a, b host.Host) {
+	t.Helper()
+	sub, err := a.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	require.NoError(t, err)
+	defer sub.Close()
+	require.NoError(t, a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}))
+	for {
+		select {
+		case e := <-sub.Out():
+			if e.(event.EvtPeerIdentificationCompleted).Peer == b.ID() {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatalf("identify of %s: %v", b.ID(), ctx.Err())
+		}
+	}
+}
+
+func TestHostIdentifyPingAndStreams(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	h1, ps1 := newHost(t, "compat-test/one")
+	h2, _ := newHost(t, "compat-test/two")
+
+	// The host put its own keys in our key book.
+	require.NotNil(t, ps1.PrivKey(h1.ID()))
+	require.NotNil(t, ps1.PubKey(h1.ID()))
+
+	const echo = "/compat-test/echo/1.0.0"
+	h2.SetStreamHandler(echo, func(s network.Stream) {
+		defer s.Close()
+		_, _ = io.Copy(s, s)
+	})
+	connectAndIdentify(t, ctx, h1, h2)
+
+	// Identify filled protocols, agent version and the key.
+	protos, err := ps1.GetProtocols(h2.ID())
+	require.NoError(t, err)
+	require.Contains(t, protos, protocol.ID(ping.ID))
+	require.Contains(t, protos, protocol.ID(echo))
+	first, err := ps1.FirstSupportedProtocol(h2.ID(), "/nope", echo)
+	require.NoError(t, err)
+	require.EqualValues(t, echo, first)
+	av, err := ps1.Get(h2.ID(), "AgentVersion")
+	require.NoError(t, err)
+	require.Equal(t, "compat-test/two", av)
+	require.NotNil(t, ps1.PubKey(h2.ID()))
+	require.NotEmpty(t, ps1.Addrs(h2.ID()))
+
+	// Ping records latency.
+	res := <-ping.Ping(ctx, h1, h2.ID())
+	require.NoError(t, res.Error)
+	require.Positive(t, ps1.LatencyEWMA(h2.ID()))
+
+	// A stream opens and carries data.
+	s, err := h1.NewStream(ctx, h2.ID(), echo)
+	require.NoError(t, err)
+	_, err = s.Write([]byte("hello"))
+	require.NoError(t, err)
+	require.NoError(t, s.CloseWrite())
+	got, err := io.ReadAll(s)
+	require.NoError(t, err)
+	require.Equal(t, "hello", string(got))
+	require.NoError(t, s.Close())
+}
+
+func TestNetworkRunsDHTAndGossipsub(t *testing.T) {
+	const n = 10
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+
+	hosts := make([]host.Host, n)
+	dhts := make([]*dht.IpfsDHT, n)
+	for i := range hosts {
+		hosts[i], _ = newHost(t, fmt.Sprintf("compat-test/%d", i))
+		d, err := dht.New(hosts[i],
+			dht.Mode(dht.ModeServer),
+			dht.ProtocolPrefix("/compat-test"),
+			dht.BucketSize(4),
+			dht.DisableAutoRefresh(),
+		)
+		require.NoError(t, err)
+		t.Cleanup(func() { d.Close() })
+		dhts[i] = d
+	}
+	// A ring with chords: everyone reaches everyone, but not directly.
+	for i := range hosts {
+		for _, j := range []int{(i + 1) % n, (i + 2) % n} {
+			connectAndIdentify(t, ctx, hosts[i], hosts[j])
+		}
+	}
+	for i, d := range dhts {
+		require.Eventually(t, func() bool { return d.RoutingTable().Size() >= 2 }, guard, 10*time.Millisecond,
+			"routing table of host %d", i)
+	}
+
+	t.Run("FindPeer", func(t *testing.T) {
+		target := hosts[n/2]
+		require.Equal(t, network.NotConnected, hosts[0].Network().Connectedness(target.ID()))
+		info, err := dhts[0].FindPeer(ctx, target.ID())
+		require.NoError(t, err)
+		require.Equal(t, target.ID(), info.ID)
+		require.NotEmpty(t, info.Addrs)
+	})
+
+	t.Run("FindProviders", func(t *testing.T) {
+		h, err := mh.Sum([]byte("compat peerstore"), mh.SHA2_256, -1)
+		require.NoError(t, err)
+		c := cid.NewCidV1(cid.Raw, h)
+		require.NoError(t, dhts[3].Provide(ctx, c, true))
+		provs, err := dhts[n-2].FindProviders(ctx, c)
+		require.NoError(t, err)
+		var ids []peer.ID
+		for _, p := range provs {
+			ids = append(ids, p.ID)
+		}
+		require.Contains(t, ids, hosts[3].ID())
+	})
+
+	t.Run("Gossipsub", func(t *testing.T) {
+		psCtx, psCancel := context.WithCancel(ctx)
+		defer psCancel()
+		const topicName = "compat-test"
+		topics := make([]*pubsub.Topic, n)
+		subs := make([]*pubsub.Subscription, n)
+		for i, h := range hosts {
+			gs, err := pubsub.NewGossipSub(psCtx, h)
+			require.NoError(t, err)
+			topics[i], err = gs.Join(topicName)
+			require.NoError(t, err)
+			subs[i], err = topics[i].Subscribe()
+			require.NoError(t, err)
+		}
+		defer func() {
+			for i := range subs {
+				subs[i].Cancel()
+				topics[i].Close()
+			}
+		}()
+		for i, topic := range topics {
+			require.Eventually(t, func() bool { return len(topic.ListPeers()) >= 2 }, guard, 10*time.Millisecond,
+				"topic peers of host %d", i)
+		}
+		msg := []byte("to every host")
+		// Readiness waits for the router's mesh, which the topic peers
+		// above do not imply.
+		require.NoError(t, topics[0].Publish(ctx, msg, pubsub.WithReadiness(pubsub.MinTopicSize(2))))
+		for i, sub := range subs {
+			m, err := sub.Next(ctx)
+			require.NoError(t, err, "host %d", i)
+			require.Equal(t, msg, m.Data)
+			require.Equal(t, hosts[0].ID(), m.GetFrom())
+		}
+	})
+}
