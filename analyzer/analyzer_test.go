@@ -200,6 +200,15 @@ func fixedModule(t *testing.T, results []*analysistest.Result) string {
 	})
 	require.NoError(t, err)
 
+	writeRepoModule(t, dir, repo)
+	return dir
+}
+
+// writeRepoModule makes dir a module with this repository's requirements
+// and github.com/pstoremigrate/pstoremigrate replaced by the repository, so
+// that code in it builds offline against the real compat packages.
+func writeRepoModule(t *testing.T, dir, repo string) {
+	t.Helper()
 	gomod, err := os.ReadFile(filepath.Join(repo, "go.mod"))
 	require.NoError(t, err)
 	gomod = regexp.MustCompile(`(?m)^module .*$`).ReplaceAll(gomod, []byte("module fixtures"))
@@ -208,7 +217,35 @@ func fixedModule(t *testing.T, results []*analysistest.Result) string {
 	gosum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), gosum, 0o644))
-	return dir
+}
+
+// TestExistingCompatImport checks code that already imports compat/peerstore:
+// the compat shortcut is not reported, the fixer reuses the import's name,
+// and imports the package again where that name is shadowed.
+func TestExistingCompatImport(t *testing.T) {
+	repo, err := filepath.Abs("..")
+	require.NoError(t, err)
+	src := filepath.Join("testdata", "withcompat")
+	dir := t.TempDir()
+	err = filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		content, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		out := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(out, content, 0o644)
+	})
+	require.NoError(t, err)
+	writeRepoModule(t, dir, repo)
+	results := analysistest.RunWithSuggestedFixes(t, dir, analyzer.Analyzer, "./...")
+	require.Len(t, results, 1)
 }
 
 // apply applies non-overlapping edits to content.
