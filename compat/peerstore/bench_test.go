@@ -1,0 +1,306 @@
+package peerstore
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/benbjohnson/clock"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
+	"github.com/libp2p/go-libp2p/p2p/host/pstoremanager"
+)
+
+// The churn benchmarks drive both worlds with the same events on an
+// in-process bus, as a host's swarm and identify emit them:
+//
+//   - upstream: pstoremem, written by a subscriber doing what identify does
+//     (SetProtocols, Put "ProtocolVersion" and "AgentVersion"), and
+//     pstoremanager dropping peers a grace period after disconnect;
+//   - compat: the state's tracker (newstore/peerdata, newstore/protocols)
+//     fed by the same events, conn closes from the notifiee.
+//
+// Addresses and keys are left out of both: they live in the host's store in
+// either world. Run side by side:
+//
+//	go test -run '^$' -bench 'Churn|ConnectedPeer' -benchtime 1x ./compat/peerstore/   (heap)
+//	go test -run '^$' -bench 'Churn' ./compat/peerstore/                               (CPU)
+
+const benchPeers = 10_000
+
+// benchProtocols is what a typical kubo peer advertises.
+var benchProtocols = []string{
+	"/ipfs/id/1.0.0", "/ipfs/id/push/1.0.0", "/ipfs/ping/1.0.0", "/libp2p/circuit/relay/0.2.0/stop",
+	"/libp2p/circuit/relay/0.2.0/hop", "/ipfs/kad/1.0.0", "/ipfs/bitswap/1.2.0", "/ipfs/bitswap/1.1.0",
+	"/ipfs/bitswap/1.0.0", "/ipfs/bitswap", "/meshsub/1.1.0", "/meshsub/1.0.0", "/floodsub/1.0.0",
+	"/ipfs/lan/kad/1.0.0", "/x/", "/libp2p/autonat/1.0.0", "/libp2p/autonat/2/dial-request",
+	"/libp2p/autonat/2/dial-back", "/libp2p/dcutr", "/ipfs/bitswap/1.2.0/x",
+}
+
+// benchConn stands for the swarm's connection object, which exists in both
+// worlds alike.
+type benchConn struct {
+	network.Conn
+	peer   peer.ID
+	closed atomic.Bool
+}
+
+func (c *benchConn) RemotePeer() peer.ID { return c.peer }
+func (c *benchConn) IsClosed() bool      { return c.closed.Load() }
+
+// benchNet answers pstoremanager's one question to the network.
+type benchNet struct{ network.Network }
+
+func (benchNet) Connectedness(peer.ID) network.Connectedness { return network.NotConnected }
+
+// makeConns builds the swarm's connection objects for n peers. They exist
+// in both worlds alike, so the benchmarks build them before measuring.
+func makeConns(n, offset int) []*benchConn {
+	out := make([]*benchConn, n)
+	for i := range out {
+		out[i] = &benchConn{peer: peer.ID(fmt.Sprintf("12D3KooWbenchpeer%040d", offset+i))}
+	}
+	return out
+}
+
+// identifiedEvent is what identify emits for c, with fresh strings as
+// identify parses them from the wire.
+func identifiedEvent(c *benchConn) event.EvtPeerIdentificationCompleted {
+	protos := make([]protocol.ID, len(benchProtocols))
+	for j, s := range benchProtocols {
+		protos[j] = protocol.ID(strings.Clone(s))
+	}
+	return event.EvtPeerIdentificationCompleted{
+		Peer: c.peer, Conn: c, Protocols: protos,
+		AgentVersion: strings.Clone("kubo/0.30.0/"), ProtocolVersion: strings.Clone("ipfs/0.1.0"),
+	}
+}
+
+// world is one side of the comparison.
+type world interface {
+	// connClosed is the swarm's notifiee call for a closed conn.
+	connClosed(c network.Conn)
+	// sync waits until every event emitted so far has been handled.
+	sync()
+	close()
+}
+
+type churnDriver struct {
+	bus       event.Bus
+	connected event.Emitter
+	identify  event.Emitter
+	barrier   event.Emitter
+	w         world
+}
+
+func newDriver(b *testing.B, mk func(bus event.Bus) world) *churnDriver {
+	bus := eventbus.NewBus()
+	d := &churnDriver{bus: bus}
+	var err error
+	if d.connected, err = bus.Emitter(new(event.EvtPeerConnectednessChanged)); err != nil {
+		b.Fatal(err)
+	}
+	if d.identify, err = bus.Emitter(new(event.EvtPeerIdentificationCompleted)); err != nil {
+		b.Fatal(err)
+	}
+	if d.barrier, err = bus.Emitter(new(barrierEvent)); err != nil {
+		b.Fatal(err)
+	}
+	d.w = mk(bus)
+	return d
+}
+
+func (d *churnDriver) up(ev event.EvtPeerIdentificationCompleted) {
+	_ = d.connected.Emit(event.EvtPeerConnectednessChanged{Peer: ev.Peer, Connectedness: network.Connected})
+	_ = d.identify.Emit(ev)
+}
+
+func (d *churnDriver) down(c *benchConn) {
+	c.closed.Store(true)
+	d.w.connClosed(c)
+	_ = d.connected.Emit(event.EvtPeerConnectednessChanged{Peer: c.peer, Connectedness: network.NotConnected})
+}
+
+func (d *churnDriver) close() {
+	d.w.close()
+	_ = d.connected.Close()
+	_ = d.identify.Close()
+	_ = d.barrier.Close()
+}
+
+// subscriberLoop runs handle for every event of a subscription to all the
+// churn events plus barriers, until the subscription closes.
+func subscriberLoop(bus event.Bus, handle func(any)) (event.Subscription, chan struct{}) {
+	sub, err := bus.Subscribe([]any{
+		new(event.EvtPeerConnectednessChanged), new(event.EvtPeerIdentificationCompleted), new(barrierEvent),
+	}, eventbus.BufSize(256))
+	if err != nil {
+		panic(err) // a fresh in-process bus: cannot fail
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range sub.Out() {
+			if b, ok := e.(barrierEvent); ok {
+				close(b.done)
+				continue
+			}
+			handle(e)
+		}
+	}()
+	return sub, done
+}
+
+type upstreamWorld struct {
+	ps      peerstore.Peerstore
+	mgr     *pstoremanager.PeerstoreManager
+	sub     event.Subscription
+	done    chan struct{}
+	barrier event.Emitter
+}
+
+func newUpstreamWorld(bus event.Bus) world {
+	ps, err := pstoremem.NewPeerstore()
+	if err != nil {
+		panic(err)
+	}
+	mgr, err := pstoremanager.NewPeerstoreManager(ps, bus, benchNet{}, pstoremanager.WithGracePeriod(DefaultGracePeriod))
+	if err != nil {
+		panic(err)
+	}
+	mgr.Start()
+	w := &upstreamWorld{ps: ps, mgr: mgr}
+	// What identify writes into the host's peerstore.
+	w.sub, w.done = subscriberLoop(bus, func(e any) {
+		if ev, ok := e.(event.EvtPeerIdentificationCompleted); ok {
+			_ = ps.SetProtocols(ev.Peer, ev.Protocols...)
+			_ = ps.Put(ev.Peer, "ProtocolVersion", ev.ProtocolVersion)
+			_ = ps.Put(ev.Peer, "AgentVersion", ev.AgentVersion)
+		}
+	})
+	w.barrier, _ = bus.Emitter(new(barrierEvent))
+	return w
+}
+
+func (w *upstreamWorld) connClosed(network.Conn) {}
+func (w *upstreamWorld) sync()                   { emitBarrier(w.barrier) }
+func (w *upstreamWorld) close() {
+	_ = w.barrier.Close()
+	_ = w.sub.Close()
+	<-w.done
+	_ = w.mgr.Close()
+	_ = w.ps.Close()
+}
+
+type compatWorld struct {
+	t       *tracker
+	sub     event.Subscription
+	done    chan struct{}
+	barrier event.Emitter
+}
+
+func newCompatWorld(bus event.Bus) world {
+	t := newTracker(config{grace: DefaultGracePeriod, clock: clock.New()})
+	w := &compatWorld{t: t}
+	w.sub, w.done = subscriberLoop(bus, t.consume)
+	w.barrier, _ = bus.Emitter(new(barrierEvent))
+	return w
+}
+
+func (w *compatWorld) connClosed(c network.Conn) { w.t.protos.ConnClosed(c) }
+func (w *compatWorld) sync()                     { emitBarrier(w.barrier) }
+func (w *compatWorld) close() {
+	_ = w.barrier.Close()
+	_ = w.sub.Close()
+	<-w.done
+	w.t.close()
+}
+
+func emitBarrier(em event.Emitter) {
+	done := make(chan struct{})
+	_ = em.Emit(barrierEvent{done: done})
+	<-done
+}
+
+var worlds = []struct {
+	name string
+	mk   func(event.Bus) world
+}{
+	{"upstream", newUpstreamWorld},
+	{"compat", newCompatWorld},
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkConnectedPeerHeap: heap per connected, identified peer with
+// 10,000 peers connected. The identify events are garbage once handled, as
+// on a host: what a world keeps of them counts against it.
+func BenchmarkConnectedPeerHeap(b *testing.B) {
+	for _, w := range worlds {
+		b.Run(w.name, func(b *testing.B) {
+			var perPeer float64
+			for range b.N {
+				conns := makeConns(benchPeers, 0)
+				before := heapInUse()
+				d := newDriver(b, w.mk)
+				for _, c := range conns {
+					d.up(identifiedEvent(c))
+				}
+				d.w.sync()
+				perPeer = float64(heapInUse()-before) / benchPeers
+				runtime.KeepAlive(conns)
+				d.close()
+			}
+			b.ReportMetric(perPeer, "heap-B/peer")
+		})
+	}
+}
+
+// BenchmarkChurn: with 10,000 peers connected, each op disconnects the
+// longest-connected peer for good and connects and identifies a new one.
+// ns/op, B/op and allocs/op are per churn cycle (events built beforehand);
+// heap-B/peer is the heap at the end over the peers held: the connected ones
+// plus those disconnected within the grace period (a minute, in both worlds).
+func BenchmarkChurn(b *testing.B) {
+	for _, w := range worlds {
+		b.Run(w.name, func(b *testing.B) {
+			conns := makeConns(benchPeers+b.N, 0)
+			before := heapInUse()
+			events := make([]event.EvtPeerIdentificationCompleted, len(conns))
+			for i, c := range conns {
+				events[i] = identifiedEvent(c)
+			}
+			d := newDriver(b, w.mk)
+			defer d.close()
+			for _, ev := range events[:benchPeers] {
+				d.up(ev)
+			}
+			d.w.sync()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				d.down(conns[i])
+				d.up(events[benchPeers+i])
+			}
+			d.w.sync()
+			b.StopTimer()
+			events = nil // garbage on a host once handled
+			held := benchPeers + b.N
+			b.ReportMetric(float64(heapInUse()-before)/float64(held), "heap-B/peer")
+			runtime.KeepAlive(conns)
+		})
+	}
+}
