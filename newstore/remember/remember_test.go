@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -154,14 +155,34 @@ func TestRestartRejoinsWithoutBootstrappers(t *testing.T) {
 		require.True(t, before[h.ID()], "peer %s X is connected to is remembered", h.ID())
 	}
 	require.False(t, before[x.ID()], "X does not remember itself")
+	// Identify's records reach the rememberer through its own event
+	// subscription; wait until it has them all.
+	require.Eventually(t, func() bool {
+		if r.Save(context.Background()) != nil {
+			return false
+		}
+		saved, err := savedPeers(path)
+		if err != nil {
+			return false
+		}
+		for _, h := range hosts[:direct] {
+			if !saved[h.ID()] {
+				return false
+			}
+		}
+		return true
+	}, waitFor, 10*time.Millisecond, "the peers X connected to are saved with their signed records")
 
 	require.NoError(t, r.Close())
 	require.NoError(t, xdht.Close())
 	require.NoError(t, x.Close())
 	info, err := os.Stat(path)
 	require.NoError(t, err, "Close saved the peers")
-	t.Logf("saved %d peers in %d bytes (%.0f bytes per peer)", len(before), info.Size(), float64(info.Size())/float64(len(before)))
-	requireSignedRecords(t, path, len(before), hosts[:direct])
+	saved := readSaved(t, path)
+	for _, h := range hosts[:direct] {
+		require.True(t, saved[h.ID()], "peer %s saved with its signed record on Close", h.ID())
+	}
+	t.Logf("saved %d peers in %d bytes (%.0f bytes per peer)", len(saved), info.Size(), float64(info.Size())/float64(len(saved)))
 
 	// Two of the remembered peers go away while X is down.
 	gone := hosts[:2]
@@ -178,7 +199,7 @@ func TestRestartRejoinsWithoutBootstrappers(t *testing.T) {
 	defer func() { require.NoError(t, r2.Close()) }()
 	res := rejoined(t, r2)
 	require.NoError(t, res.LoadErr)
-	require.Equal(t, len(before), res.Remembered)
+	require.Equal(t, len(saved), res.Remembered)
 	require.Equal(t, res.Remembered, res.Dialed, "DialAlways dials every remembered peer")
 	require.Equal(t, res.Remembered-len(gone), res.Answered, "every remembered peer still up answered, the gone ones did not")
 	require.GreaterOrEqual(t, res.Answered, 3)
@@ -368,39 +389,50 @@ func TestAttachRejectsBadOptions(t *testing.T) {
 	require.Error(t, err)
 }
 
-// requireSignedRecords checks that the saved state holds n peers, that the
-// given ones were saved with their signed record (go-libp2p hosts send one
-// in identify, and the policy keeps it) and that every record saved is the
-// peer's own.
-func requireSignedRecords(t *testing.T, path string, n int, signed []host.Host) {
+// readSaved reads the saved state: every peer in it, true for those saved
+// with a signed record.
+func readSaved(t *testing.T, path string) map[peer.ID]bool {
 	t.Helper()
-	f, err := os.Open(path)
+	saved, err := savedPeers(path)
 	require.NoError(t, err)
+	return saved
+}
+
+// savedPeers is readSaved without testing.T, for polling: it checks that
+// every saved peer has addresses and every saved record is the peer's own.
+func savedPeers(path string) (map[peer.ID]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
 	defer f.Close()
 	sr, err := newstore.NewSnapshotReader(f)
-	require.NoError(t, err)
-	withRecord := make(map[peer.ID]bool)
-	count := 0
+	if err != nil {
+		return nil, err
+	}
+	saved := make(map[peer.ID]bool)
 	for {
 		e, err := sr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return saved, nil
 		}
-		require.NoError(t, err)
-		count++
-		require.NotEmpty(t, e.Addrs, "peer %s saved without addresses", e.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(e.Addrs) == 0 {
+			return nil, fmt.Errorf("peer %s saved without addresses", e.ID)
+		}
+		saved[e.ID] = e.Record != nil
 		if e.Record == nil {
 			continue
 		}
 		env, rec, err := record.ConsumeEnvelope(e.Record, peer.PeerRecordEnvelopeDomain)
-		require.NoError(t, err)
-		require.Equal(t, e.ID, rec.(*peer.PeerRecord).PeerID)
-		require.True(t, e.ID.MatchesPublicKey(env.PublicKey))
-		withRecord[e.ID] = true
-	}
-	require.Equal(t, n, count)
-	for _, h := range signed {
-		require.True(t, withRecord[h.ID()], "peer %s saved without its signed record", h.ID())
+		if err != nil {
+			return nil, fmt.Errorf("peer %s: %w", e.ID, err)
+		}
+		if pr, ok := rec.(*peer.PeerRecord); !ok || pr.PeerID != e.ID || !e.ID.MatchesPublicKey(env.PublicKey) {
+			return nil, fmt.Errorf("peer %s saved with a record that is not its own", e.ID)
+		}
 	}
 }
 
