@@ -63,6 +63,20 @@ func TestAnalyzer(t *testing.T) {
 				assert.Containsf(t, d.message, "not rewritten", "%s: a finding without fix says what to do by hand", d.pos)
 			}
 			seen[d.category] = true
+
+			// A fix that rewrites a declaration elsewhere points at it.
+			for _, e := range d.edits {
+				if !strings.HasSuffix(e.text, ".New(") {
+					continue
+				}
+				if line := lineOf(t, e.file, e.start); line != d.pos.Line {
+					if assert.Lenf(t, d.related, 1, "%s: the fix edits line %d", d.pos, line) {
+						assert.Equal(t, line, d.related[0].Line)
+					}
+				} else {
+					assert.Emptyf(t, d.related, "%s", d.pos)
+				}
+			}
 		}
 		for category := range anchors {
 			assert.Truef(t, seen[category], "no fixture covers category %q", category)
@@ -114,6 +128,7 @@ type diagnostic struct {
 	category, message, url string
 	fixed                  bool
 	edits                  []fileEdit // of the first suggested fix
+	related                []token.Position
 }
 
 // fileEdit is a TextEdit resolved to a file and byte offsets.
@@ -131,6 +146,9 @@ func newDiagnostic(fset *token.FileSet, d analysis.Diagnostic) diagnostic {
 		url:      d.URL,
 		fixed:    len(d.SuggestedFixes) > 0,
 	}
+	for _, r := range d.Related {
+		out.related = append(out.related, fset.Position(r.Pos))
+	}
 	if out.fixed {
 		for _, e := range d.SuggestedFixes[0].TextEdits {
 			start, end := fset.Position(e.Pos), fset.Position(e.End)
@@ -139,6 +157,13 @@ func newDiagnostic(fset *token.FileSet, d analysis.Diagnostic) diagnostic {
 		}
 	}
 	return out
+}
+
+// lineOf returns the 1-based line of a byte offset in a file.
+func lineOf(t *testing.T, file string, offset int) int {
+	content, err := os.ReadFile(file)
+	require.NoError(t, err)
+	return bytes.Count(content[:offset], []byte("\n")) + 1
 }
 
 // key identifies a finding across the original and the fixed code, whose

@@ -45,7 +45,11 @@
 //     X.ID(), or PeersWithKeys is called: the new store keeps no private
 //     keys, the owner of a key keeps it;
 //   - a method is called on an upstream pstoremem or pstoreds store: the
-//     import swap (which is fixed) moves it to compat.
+//     import swap (which is fixed) moves it to compat, whose stores keep the
+//     legacy API on purpose and are not reported.
+//
+// When the fix rewrites a local's declaration rather than the reported
+// expression, the diagnostic's Related information points at it.
 //
 // Packages under github.com/pstoremigrate/pstoremigrate/compat/ implement the
 // legacy API on purpose and are not checked. A package that does not depend

@@ -57,6 +57,14 @@ func (c *checker) report() {
 				break
 			}
 			rw := f.rewrite
+			if line := c.pass.Fset.Position; line(rw.call.Pos()).Line != line(f.pos).Line {
+				// The value comes from a local's declaration: point there.
+				d.Related = []analysis.RelatedInformation{{
+					Pos:     rw.call.Pos(),
+					End:     rw.call.End(),
+					Message: "the value comes from here; the fix rewrites it",
+				}}
+			}
 			var edits []analysis.TextEdit
 			if imp.edit != nil {
 				edits = append(edits, *imp.edit)
