@@ -119,6 +119,9 @@ func (c *checker) checkMethods() {
 			manual = "a method expression has no receiver to rewrite: call it on peerstore.New(h) of compat/peerstore, or move to the native replacement"
 		case fromStore:
 			manual = "it is called on an upstream pstoremem/pstoreds store, which the import swap to compat/pstoremem or compat/pstoreds (fixed at the import) keeps working"
+		case len(selection.Index()) > 1:
+			// Promoted through an embedded field: sel.X holds the store, it is not one.
+			manual = "the method is promoted from an embedded peerstore: fill the embedded field with peerstore.New(h) of compat/peerstore, or move to the native replacement"
 		default:
 			kind, rw := c.source(sel.X)
 			switch kind {

@@ -34,7 +34,7 @@ func (s *service) field(p peer.ID) error {
 }
 
 func embeddedInStruct(b book, p peer.ID) error {
-	return b.SetProtocols(p, "/x/1") // want `ProtoBook.SetProtocols is going away: .*not rewritten`
+	return b.SetProtocols(p, "/x/1") // want `ProtoBook.SetProtocols is going away: .*not rewritten: the method is promoted from an embedded peerstore`
 }
 
 func embeddedInInterface(s store, p peer.ID) (any, error) {
