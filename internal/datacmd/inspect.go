@@ -242,12 +242,6 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "  other metadata values\t%d\n", l.Metadata)
 		fmt.Fprintf(tw, "  PRIVATE KEYS in clear text\t%d\n", l.PrivKeys)
 		fmt.Fprintf(tw, "  entries that do not decode\t%d\n", l.Corrupt)
-		for _, e := range l.Errors {
-			fmt.Fprintf(tw, "    %s\t\n", e)
-		}
-		if l.Corrupt > len(l.Errors) {
-			fmt.Fprintf(tw, "    ... and %d more\t\n", l.Corrupt-len(l.Errors))
-		}
 	}
 	if s := r.Snapshot; s != nil {
 		if r.Kind == "snapshot" {
@@ -258,10 +252,23 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "  taken\t%s\n", s.Taken.UTC().Format(time.RFC3339))
 		writeCounts(tw, s.Counts)
 	}
-	if r.Legacy != nil && r.Legacy.PrivKeys > 0 {
-		fmt.Fprintf(tw, "\nRun 'pstoremigrate data scrub %s' to delete the private keys.\n", r.Path)
+	if err := tw.Flush(); err != nil {
+		return err
 	}
-	return tw.Flush()
+	// Below the table: long lines would stretch its columns.
+	if l := r.Legacy; l != nil && l.Corrupt > 0 {
+		fmt.Fprintf(w, "\nEntries that do not decode:\n")
+		for _, e := range l.Errors {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+		if l.Corrupt > len(l.Errors) {
+			fmt.Fprintf(w, "  ... and %d more\n", l.Corrupt-len(l.Errors))
+		}
+	}
+	if r.Legacy != nil && r.Legacy.PrivKeys > 0 {
+		fmt.Fprintf(w, "\nRun 'pstoremigrate data scrub %s' to delete the private keys.\n", r.Path)
+	}
+	return nil
 }
 
 func writeCounts(w io.Writer, c Counts) {
