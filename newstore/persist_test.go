@@ -28,7 +28,7 @@ import (
 // remain. It waits longer than goleak.VerifyNone alone because goleveldb's
 // pool drainer outlives DB.Close by up to a second by design, and it must
 // not be left to whatever test runs next.
-func verifyNoLeaks(t *testing.T, opts ...goleak.Option) {
+func verifyNoLeaks(t testing.TB, opts ...goleak.Option) {
 	t.Helper()
 	var err error
 	for range 10 { // each Find already retries for about 0.4 s
@@ -607,6 +607,7 @@ func BenchmarkSinks(b *testing.B) {
 	store.set(now, makeEntries(b, peers, 8, now))
 	for _, k := range sinkKinds {
 		b.Run(k.name, func(b *testing.B) {
+			defer verifyNoLeaks(b, goleak.IgnoreCurrent())
 			sink, closeSink := k.open(b, b.TempDir())
 			defer closeSink()
 			if k.name != "file" {
