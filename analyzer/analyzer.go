@@ -151,7 +151,7 @@ type checker struct {
 	// legacySigs holds the signature of each legacy-only method of
 	// core/peerstore, to recognise user interfaces that redeclare them.
 	legacySigs map[string]*types.Signature
-	writes     map[*types.Var]*localWrites // built on first use
+	writes     *writes // built on first use
 	findings   []finding
 }
 

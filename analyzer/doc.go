@@ -33,14 +33,17 @@
 // -fix) then sort the import block.
 //
 // Fixed code is a fixed point: calls on a value that comes from the compat
-// package's New are the compat shortcut and are not reported, so a second
-// run neither reports nor changes them.
+// package's New (directly, through a local, or through an unexported field
+// that only ever holds it) are the compat shortcut and are not reported, so
+// a second run neither reports nor changes them. A call through an
+// unexported field that only ever holds h.Peerstore() is reported without a
+// fix of its own: the fix where h.Peerstore() is stored settles it.
 //
 // No fix is offered, and the message says what to do by hand, when:
 //   - the receiver is not traceable to X.Peerstore() of a host (a parameter,
-//     a struct field, an embedded interface, a variable assigned more than
-//     once, a method expression): the code that creates the value must pass
-//     peerstore.New(h);
+//     an exported or escaping struct field, an embedded interface, a variable
+//     assigned more than once, a method expression): the code that creates
+//     the value must pass peerstore.New(h);
 //   - PrivKey or AddPrivKey is called with a peer other than the host's own
 //     X.ID(), or PeersWithKeys is called: the new store keeps no private
 //     keys, the owner of a key keeps it;

@@ -16,6 +16,10 @@ const (
 	unknownSource sourceKind = iota // a parameter, field, other store, ...
 	hostSource                      // X.Peerstore() of a host.Host: rewritable
 	compatSource                    // compat peerstore.New(h): already migrated
+	// hostField is an unexported field that is only ever filled with
+	// X.Peerstore() or compat's New: the peerstore-value check fixes it
+	// where it is filled, after which it holds compat.
+	hostField
 )
 
 // maxTrace bounds how many `a := b` hops are followed from a use back to
@@ -23,10 +27,14 @@ const (
 const maxTrace = 8
 
 // source traces e back to the expression that produced its value: through
-// parentheses and local variables that are assigned exactly once, in their
-// declaration.
+// parentheses, local variables that are assigned exactly once, in their
+// declaration, and unexported fields of this package (see hostField).
 func (c *checker) source(e ast.Expr) (sourceKind, *hostRewrite) {
-	for range maxTrace {
+	return c.traceSource(e, maxTrace)
+}
+
+func (c *checker) traceSource(e ast.Expr, hops int) (sourceKind, *hostRewrite) {
+	for ; hops > 0; hops-- {
 		switch e1 := ast.Unparen(e).(type) {
 		case *ast.CallExpr:
 			if host := c.hostPeerstoreCall(e1); host != nil {
@@ -46,6 +54,8 @@ func (c *checker) source(e ast.Expr) (sourceKind, *hostRewrite) {
 				return unknownSource, nil
 			}
 			e = init
+		case *ast.SelectorExpr:
+			return c.fieldSource(e1, hops-1), nil
 		default:
 			return unknownSource, nil
 		}
@@ -53,6 +63,34 @@ func (c *checker) source(e ast.Expr) (sourceKind, *hostRewrite) {
 	return unknownSource, nil
 }
 
+// fieldSource classifies the values of the field that sel selects: compat
+// when every value stored in it is compat's New, hostField when every value
+// is that or X.Peerstore() of a host, unknown otherwise.
+func (c *checker) fieldSource(sel *ast.SelectorExpr, hops int) sourceKind {
+	selection := c.pass.TypesInfo.Selections[sel]
+	if selection == nil || selection.Kind() != types.FieldVal {
+		return unknownSource
+	}
+	v := selection.Obj().(*types.Var)
+	if v.Pkg() != c.pass.Pkg || v.Exported() {
+		return unknownSource // other packages may store anything in it
+	}
+	w := c.localWrites().fields[v]
+	if w == nil || w.escapes || len(w.values) == 0 {
+		return unknownSource
+	}
+	kind := compatSource
+	for _, val := range w.values {
+		switch k, _ := c.traceSource(val, hops); k {
+		case compatSource:
+		case hostSource, hostField:
+			kind = hostField
+		default:
+			return unknownSource
+		}
+	}
+	return kind
+}
 // hostPeerstoreCall returns X when call is X.Peerstore() and X's type
 // implements core/host.Host, so that peerstore.New(X) is well typed and
 // has the same type as the call.
@@ -90,10 +128,22 @@ func (c *checker) isCompatNew(call *ast.CallExpr) bool {
 		fn.Type().(*types.Signature).Recv() == nil
 }
 
-// localWrites records how a local variable gets its value.
-type localWrites struct {
+// varWrites records how a local variable gets its value.
+type varWrites struct {
 	init  ast.Expr // the value in its declaration, when 1:1
 	other int      // assignments besides the declaration, or &v
+}
+
+// fieldWrites records the values stored in a struct field.
+type fieldWrites struct {
+	values  []ast.Expr
+	escapes bool // written in a way not recorded in values, or &x.f
+}
+
+// writes is what one walk of the package learns about assignments.
+type writes struct {
+	vars   map[*types.Var]*varWrites
+	fields map[*types.Var]*fieldWrites
 }
 
 // singleInit returns the expression a local variable was declared with
@@ -102,39 +152,60 @@ func (c *checker) singleInit(v *types.Var) ast.Expr {
 	if v.Pkg() != c.pass.Pkg || v.IsField() || v.Parent() == nil || v.Parent() == c.pass.Pkg.Scope() {
 		return nil // package-level variables can be written anywhere
 	}
-	if c.writes == nil {
-		c.writes = c.collectWrites()
-	}
-	w := c.writes[v]
+	w := c.localWrites().vars[v]
 	if w == nil || w.other > 0 {
 		return nil
 	}
 	return w.init
 }
 
-// collectWrites walks the package once and records, for every local
-// variable, its declared value and how often it is written otherwise.
-func (c *checker) collectWrites() map[*types.Var]*localWrites {
+// localWrites walks the package once, on first use, and records every
+// local variable's declared value and other writes, and every value stored
+// in a struct field.
+func (c *checker) localWrites() *writes {
+	if c.writes != nil {
+		return c.writes
+	}
 	info := c.pass.TypesInfo
-	writes := make(map[*types.Var]*localWrites)
-	get := func(id *ast.Ident) *localWrites {
-		obj := info.ObjectOf(id)
-		v, ok := obj.(*types.Var)
+	w := &writes{
+		vars:   make(map[*types.Var]*varWrites),
+		fields: make(map[*types.Var]*fieldWrites),
+	}
+	c.writes = w
+	varOf := func(id *ast.Ident) *varWrites {
+		v, ok := info.ObjectOf(id).(*types.Var)
+		if !ok || v.IsField() {
+			return nil
+		}
+		if w.vars[v] == nil {
+			w.vars[v] = new(varWrites)
+		}
+		return w.vars[v]
+	}
+	fieldOf := func(v *types.Var) *fieldWrites {
+		if w.fields[v] == nil {
+			w.fields[v] = new(fieldWrites)
+		}
+		return w.fields[v]
+	}
+	selectedField := func(e ast.Expr) *types.Var {
+		sel, ok := ast.Unparen(e).(*ast.SelectorExpr)
 		if !ok {
 			return nil
 		}
-		w := writes[v]
-		if w == nil {
-			w = new(localWrites)
-			writes[v] = w
+		if s := info.Selections[sel]; s != nil && s.Kind() == types.FieldVal {
+			return s.Obj().(*types.Var)
 		}
-		return w
+		return nil
 	}
+	// written records a write whose value is not known.
 	written := func(lhs ast.Expr) {
 		if id, ok := ast.Unparen(lhs).(*ast.Ident); ok {
-			if w := get(id); w != nil {
-				w.other++
+			if vw := varOf(id); vw != nil {
+				vw.other++
 			}
+		} else if f := selectedField(lhs); f != nil {
+			fieldOf(f).escapes = true
 		}
 	}
 	nodes := []ast.Node{
@@ -143,24 +214,47 @@ func (c *checker) collectWrites() map[*types.Var]*localWrites {
 		(*ast.UnaryExpr)(nil),
 		(*ast.RangeStmt)(nil),
 		(*ast.IncDecStmt)(nil),
+		(*ast.CompositeLit)(nil),
 	}
 	c.insp.Preorder(nodes, func(n ast.Node) {
 		switch n := n.(type) {
 		case *ast.AssignStmt:
+			oneToOne := len(n.Lhs) == len(n.Rhs)
 			for i, lhs := range n.Lhs {
-				id, ok := lhs.(*ast.Ident)
-				if n.Tok == token.DEFINE && ok && info.Defs[id] != nil {
-					if w := get(id); w != nil && len(n.Lhs) == len(n.Rhs) {
-						w.init = n.Rhs[i]
+				id, isIdent := lhs.(*ast.Ident)
+				switch {
+				case n.Tok == token.DEFINE && isIdent && info.Defs[id] != nil:
+					if vw := varOf(id); vw != nil && oneToOne {
+						vw.init = n.Rhs[i]
 					}
-					continue
+				case n.Tok == token.ASSIGN && oneToOne && selectedField(lhs) != nil:
+					fw := fieldOf(selectedField(lhs))
+					fw.values = append(fw.values, n.Rhs[i])
+				default:
+					written(lhs)
 				}
-				written(lhs)
 			}
 		case *ast.ValueSpec:
 			for i, id := range n.Names {
-				if w := get(id); w != nil && len(n.Names) == len(n.Values) {
-					w.init = n.Values[i]
+				if vw := varOf(id); vw != nil && len(n.Names) == len(n.Values) {
+					vw.init = n.Values[i]
+				}
+			}
+		case *ast.CompositeLit:
+			st, ok := typeOfLit(info, n).(*types.Struct)
+			if !ok {
+				return
+			}
+			for i, elt := range n.Elts {
+				if kv, ok := elt.(*ast.KeyValueExpr); ok {
+					if id, ok := kv.Key.(*ast.Ident); ok {
+						if f, ok := info.Uses[id].(*types.Var); ok {
+							fieldOf(f).values = append(fieldOf(f).values, kv.Value)
+						}
+					}
+				} else if i < st.NumFields() {
+					f := st.Field(i)
+					fieldOf(f).values = append(fieldOf(f).values, elt)
 				}
 			}
 		case *ast.UnaryExpr:
@@ -180,7 +274,7 @@ func (c *checker) collectWrites() map[*types.Var]*localWrites {
 			written(n.X)
 		}
 	})
-	return writes
+	return w
 }
 
 // sameHost reports whether a and b denote the same host: the same variable,

@@ -26,3 +26,13 @@ func migrated(h host.Host, p peer.ID) ([]protocol.ID, error) {
 func forgotten(h host.Host, p peer.ID) time.Duration {
 	return h.Peerstore().LatencyEWMA(p) // want `Metrics.LatencyEWMA is going away`
 }
+
+// node's field only ever holds compat: calls through it are the compat
+// shortcut.
+type node struct {
+	ps peerstore.Peerstore
+}
+
+func newNode(h host.Host) *node { return &node{ps: cps.New(h)} }
+
+func (n *node) latency(p peer.ID) time.Duration { return n.ps.LatencyEWMA(p) }
