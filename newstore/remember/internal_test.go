@@ -238,3 +238,46 @@ func TestRestoreKeepsAtMostMaxPeers(t *testing.T) {
 	require.Len(t, r.loaded, 2)
 	require.Len(t, r.peers, 2)
 }
+
+// FuzzRestore feeds Restore arbitrary bytes: it never panics, and whatever
+// it loads is a valid, dialable, bounded set.
+func FuzzRestore(f *testing.F) {
+	var good bytes.Buffer
+	sw, err := newstore.NewSnapshotWriter(&good, time.Now())
+	require.NoError(f, err)
+	ident := newIdentity(f)
+	addr := ma.StringCast("/ip4/10.0.0.1/tcp/4001")
+	require.NoError(f, sw.WritePeer(&newstore.PeerEntry{
+		ID:     ident.id,
+		Addrs:  []newstore.AddrEntry{{Addr: addr, TTL: savedAddrTTL, Expires: time.Now()}},
+		Record: signedRecord(f, ident.id, ident.key, addr),
+	}))
+	require.NoError(f, sw.Close())
+	f.Add(good.Bytes())
+	f.Add([]byte{})
+	f.Add([]byte("\x89PSNAP\r\n"))
+
+	_, r := attached(f, WithMaxPeers(4))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r.mu.Lock()
+		r.loaded = nil
+		r.mu.Unlock()
+		if err := (savedSet{r}).Restore(bytes.NewReader(data)); err != nil {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			require.Empty(t, r.loaded, "a failed restore loads nothing")
+			return
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		require.LessOrEqual(t, len(r.loaded), 4)
+		for _, ai := range r.loaded {
+			require.NoError(t, ai.ID.Validate())
+			require.NotEmpty(t, ai.Addrs)
+			require.LessOrEqual(t, len(ai.Addrs), maxAddrsPerPeer)
+			for _, a := range ai.Addrs {
+				require.False(t, isRelayed(a))
+			}
+		}
+	})
+}
