@@ -91,6 +91,7 @@ func (c *checker) fieldSource(sel *ast.SelectorExpr, hops int) sourceKind {
 	}
 	return kind
 }
+
 // hostPeerstoreCall returns X when call is X.Peerstore() and X's type
 // implements core/host.Host, so that peerstore.New(X) is well typed and
 // has the same type as the call.
