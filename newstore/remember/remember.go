@@ -594,7 +594,11 @@ func (r *Rememberer) rejoin(start time.Time, loadErr error) {
 	res.FirstAnswer = time.Duration(firstAnswer.Load())
 	res.Took = time.Since(start)
 	r.result = res
-	r.log.Info("rejoined the network",
+	msg, level := "rejoined the network", slog.LevelInfo
+	if res.Answered+res.BootstrapAnswered == 0 && res.Dialed+res.BootstrapDialed > 0 {
+		msg, level = "no remembered or bootstrap peer answered", slog.LevelWarn
+	}
+	r.log.Log(context.Background(), level, msg,
 		"mode", r.cfg.mode,
 		"remembered", res.Remembered, "dialed", res.Dialed, "answered", res.Answered,
 		"bootstrapDialed", res.BootstrapDialed, "bootstrapAnswered", res.BootstrapAnswered,

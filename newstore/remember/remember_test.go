@@ -518,7 +518,8 @@ func TestDialsAreBoundedByConcurrencyAndDeadline(t *testing.T) {
 	writeState(t, path, 5, silent.addr(t))
 
 	h := newHost(t, newKey(t))
-	r, err := remember.Attach(h, remember.WithFile(path),
+	logs := &logBuffer{}
+	r, err := remember.Attach(h, remember.WithFile(path), remember.WithLogger(logs.logger()),
 		remember.WithDialConcurrency(2), remember.WithDialTimeout(500*time.Millisecond))
 	require.NoError(t, err)
 	res := rejoined(t, r)
@@ -528,6 +529,7 @@ func TestDialsAreBoundedByConcurrencyAndDeadline(t *testing.T) {
 	require.Zero(t, res.Answered)
 	require.Zero(t, res.FirstAnswer)
 	require.Equal(t, 2, silent.count())
+	require.Contains(t, logs.String(), "no remembered or bootstrap peer answered")
 	require.NoError(t, r.Close())
 }
 
