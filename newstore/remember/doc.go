@@ -1,9 +1,8 @@
 // Package remember lets a go-libp2p host rejoin the network after a
 // restart without its bootstrap peers, by remembering a few good peers.
 //
-// This is what users of the datastore-backed peerstore (pstoreds) relied on
-// it for (go-libp2p issue #2355): a node that restarts dials the peers it
-// knew. Keeping the whole peerstore in a database for that is not needed;
+// Users of the datastore-backed peerstore (pstoreds) relied on it for this
+// (go-libp2p issue #2355): a node that restarts dials the peers it knew. Keeping the whole peerstore in a database for that is not needed;
 // Kubo saves a handful of connected peers periodically and on shutdown,
 // and so does this package, for any host:
 //
@@ -12,8 +11,9 @@
 //	defer r.Close() // saves; close it before h
 //
 // Attach loads the saved peers, dials them in the background, at most
-// WithDialConcurrency at once and within WithDialTimeout, and reports how
-// many answered (Rememberer.Rejoined, and the log). With
+// WithDialConcurrency at once and within WithDialTimeout (a peer not
+// reached by then is not dialed), and reports how many answered
+// (Rememberer.Rejoined, and the log). With
 // WithBootstrapPeers and DialIfBootstrapFails the remembered peers are
 // only a fallback for bootstrap peers that do not answer; with DialAlways
 // (the default) they are dialed at every start. A missing, corrupt or
