@@ -133,7 +133,7 @@ type finding struct {
 	category string
 	message  string
 	edits    []analysis.TextEdit // a fix needing no new import (import swaps)
-	rewrite  *hostRewrite        // X.Peerstore() -> peerstore.New(X)
+	rewrites []*hostRewrite      // X.Peerstore() -> peerstore.New(X)
 }
 
 // hostRewrite is the rewrite of one X.Peerstore() call.
@@ -151,7 +151,8 @@ type checker struct {
 	// legacySigs holds the signature of each legacy-only method of
 	// core/peerstore, to recognise user interfaces that redeclare them.
 	legacySigs map[string]*types.Signature
-	writes     *writes // built on first use
+	writes     *writes             // built on first use
+	swaps      []analysis.TextEdit // upstream store imports -> compat
 	findings   []finding
 }
 

@@ -12,17 +12,15 @@ import (
 	"golang.org/x/tools/go/analysis"
 )
 
-const compatFixMessage = "Replace host.Peerstore() with peerstore.New(host) of compat/peerstore"
-
 // report turns findings into diagnostics. The rewrites of one file share a
 // compat import name, chosen once so that every fix adds the identical
 // import edit and drivers merge them into one.
 func (c *checker) report() {
 	sites := make(map[*ast.File][]token.Pos)
 	for _, f := range c.findings {
-		if f.rewrite != nil {
-			if file := c.fileOf(f.rewrite.call.Pos()); file != nil {
-				sites[file] = append(sites[file], f.rewrite.call.Pos())
+		for _, rw := range f.rewrites {
+			if file := c.fileOf(rw.call.Pos()); file != nil {
+				sites[file] = append(sites[file], rw.call.Pos())
 			}
 		}
 	}
@@ -45,38 +43,46 @@ func (c *checker) report() {
 			Message:  f.message,
 			URL:      categoryURL(f.category),
 		}
-		switch {
-		case f.edits != nil:
-			d.SuggestedFixes = []analysis.SuggestedFix{{
-				Message:   fmt.Sprintf("Import %s", strings.Trim(string(f.edits[0].NewText), `"`)),
-				TextEdits: f.edits,
-			}}
-		case f.rewrite != nil:
-			imp, ok := imports[c.fileOf(f.rewrite.call.Pos())]
+		edits := slices.Clone(f.edits)
+		fixable := true
+		importAdded := make(map[*ast.File]bool)
+		for _, rw := range f.rewrites {
+			file := c.fileOf(rw.call.Pos())
+			imp, ok := imports[file]
 			if !ok || !imp.ok {
+				fixable = false
 				break
 			}
-			rw := f.rewrite
-			if line := c.pass.Fset.Position; line(rw.call.Pos()).Line != line(f.pos).Line {
-				// The value comes from a local's declaration: point there.
-				d.Related = []analysis.RelatedInformation{{
-					Pos:     rw.call.Pos(),
-					End:     rw.call.End(),
-					Message: "the value comes from here; the fix rewrites it",
-				}}
-			}
-			var edits []analysis.TextEdit
-			if imp.edit != nil {
+			if imp.edit != nil && !importAdded[file] {
+				importAdded[file] = true
 				edits = append(edits, *imp.edit)
 			}
 			edits = append(edits,
 				analysis.TextEdit{Pos: rw.call.Pos(), End: rw.host.Pos(), NewText: []byte(imp.name + ".New(")},
 				analysis.TextEdit{Pos: rw.host.End(), End: rw.call.End(), NewText: []byte(")")},
 			)
-			d.SuggestedFixes = []analysis.SuggestedFix{{Message: compatFixMessage, TextEdits: edits}}
+			if line := c.pass.Fset.Position; line(rw.call.Pos()).Line != line(f.pos).Line || file != c.fileOf(f.pos) {
+				// The value comes from elsewhere (a local's declaration,
+				// where a field is filled): point there.
+				d.Related = append(d.Related, analysis.RelatedInformation{
+					Pos:     rw.call.Pos(),
+					End:     rw.call.End(),
+					Message: "the value comes from here; the fix rewrites it",
+				})
+			}
+		}
+		if fixable && len(edits) > 0 {
+			d.SuggestedFixes = []analysis.SuggestedFix{{Message: fixMessage(f), TextEdits: edits}}
 		}
 		c.pass.Report(d)
 	}
+}
+
+func fixMessage(f finding) string {
+	if len(f.rewrites) > 0 {
+		return "Replace host.Peerstore() with peerstore.New(host) of compat/peerstore"
+	}
+	return "Import compat/pstoremem and compat/pstoreds instead of upstream's"
 }
 
 // compatImport chooses the name under which file refers to compat/peerstore

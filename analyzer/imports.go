@@ -15,7 +15,8 @@ var compatStores = map[string]string{
 }
 
 // checkImports reports imports of upstream pstoremem and pstoreds and swaps
-// them for compat's.
+// them for compat's. It runs first: calls on the upstream stores are fixed
+// by the same swaps.
 func (c *checker) checkImports() {
 	for _, file := range c.pass.Files {
 		for _, spec := range file.Imports {
@@ -27,17 +28,19 @@ func (c *checker) checkImports() {
 			if !ok {
 				continue
 			}
+			swap := analysis.TextEdit{
+				Pos:     spec.Path.Pos(),
+				End:     spec.Path.End(),
+				NewText: []byte(strconv.Quote(compat)),
+			}
+			c.swaps = append(c.swaps, swap)
 			c.findings = append(c.findings, finding{
 				pos:      spec.Path.Pos(),
 				end:      spec.Path.End(),
 				category: CategoryImport,
 				message: fmt.Sprintf("%s is going away with the legacy Peerstore: import %s instead (same package name, constructors and options, backed by the new store)",
 					path, compat),
-				edits: []analysis.TextEdit{{
-					Pos:     spec.Path.Pos(),
-					End:     spec.Path.End(),
-					NewText: []byte(strconv.Quote(compat)),
-				}},
+				edits: []analysis.TextEdit{swap},
 			})
 		}
 	}

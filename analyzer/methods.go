@@ -113,27 +113,33 @@ func (c *checker) checkMethods() {
 			what = fmt.Sprintf("%s.%s(%q) is going away", m.iface, fn.Name(), key)
 		}
 
-		var manual string
+		var manual, fix string
 		switch {
 		case selection.Kind() == types.MethodExpr:
 			manual = "a method expression has no receiver to rewrite: call it on peerstore.New(h) of compat/peerstore, or move to the native replacement"
 		case fromStore:
-			manual = "it is called on an upstream pstoremem/pstoreds store, which the import swap to compat/pstoremem or compat/pstoreds (fixed at the import) keeps working"
+			if len(c.swaps) == 0 {
+				manual = "it is called on an upstream pstoremem/pstoreds store created in another package, where swapping the import for compat/pstoremem or compat/pstoreds keeps it working"
+				break
+			}
+			f.edits = c.swaps
+			fix = "import compat/pstoremem and compat/pstoreds instead of upstream's, whose stores keep the legacy API"
 		case len(selection.Index()) > 1:
 			// Promoted through an embedded field: sel.X holds the store, it is not one.
 			manual = "the method is promoted from an embedded peerstore: fill the embedded field with peerstore.New(h) of compat/peerstore, or move to the native replacement"
 		default:
-			kind, rw := c.source(sel.X)
+			kind, rws := c.source(sel.X)
 			switch kind {
 			case compatSource:
 				continue // already the compat shortcut
-			case hostField:
-				manual = "the field it is called on only ever holds h.Peerstore() or peerstore.New(h), and the fix where h.Peerstore() is stored (reported there) makes this keep working"
 			case hostSource:
-				manual = c.privKeyManual(fn.Name(), call, rw)
-				if manual == "" {
-					f.rewrite = rw
+				if manual = c.privKeyManual(fn.Name(), call, rws[0]); manual == "" {
+					f.rewrites = rws
+					fix = fmt.Sprintf("rewrite to peerstore.New(%s) of compat/peerstore, which keeps it working", types.ExprString(rws[0].host))
 				}
+			case hostField:
+				f.rewrites = rws
+				fix = "where the field it is called on is filled, rewrite h.Peerstore() to peerstore.New(h) of compat/peerstore, which keeps it working"
 			default:
 				manual = "the receiver is not h.Peerstore() of a host.Host here (a parameter, field, embedded interface, or a variable assigned more than once): create the value with peerstore.New(h) of compat/peerstore, or move to the native replacement"
 			}
@@ -141,8 +147,7 @@ func (c *checker) checkMethods() {
 		if manual != "" {
 			f.message = fmt.Sprintf("%s: %s; not rewritten: %s", what, whyGone[m.category], manual)
 		} else {
-			f.message = fmt.Sprintf("%s: %s; fix: rewrite to peerstore.New(%s) of compat/peerstore, which keeps it working",
-				what, whyGone[m.category], types.ExprString(f.rewrite.host))
+			f.message = fmt.Sprintf("%s: %s; fix: %s", what, whyGone[m.category], fix)
 		}
 		c.findings = append(c.findings, f)
 	}

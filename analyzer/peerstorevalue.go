@@ -41,7 +41,7 @@ func (c *checker) checkPeerstoreValues() {
 			if kind != hostSource {
 				continue
 			}
-			rw = r
+			rw = r[0]
 		}
 		dest, how := c.destination(cur)
 		if dest == nil || !c.legacyOnly(dest) {
@@ -54,7 +54,7 @@ func (c *checker) checkPeerstoreValues() {
 			category: CategoryPeerstoreValue,
 			message: fmt.Sprintf("%s is %s of type %s: the legacy-only Peerstore API it needs is going away from the host's store; pass peerstore.New(%s) of compat/peerstore instead",
 				types.ExprString(expr), how, types.TypeString(dest, c.qualifier), types.ExprString(rw.host)),
-			rewrite: rw,
+			rewrites: []*hostRewrite{rw},
 		})
 	}
 }

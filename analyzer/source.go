@@ -29,16 +29,16 @@ const maxTrace = 8
 // source traces e back to the expression that produced its value: through
 // parentheses, local variables that are assigned exactly once, in their
 // declaration, and unexported fields of this package (see hostField).
-func (c *checker) source(e ast.Expr) (sourceKind, *hostRewrite) {
+func (c *checker) source(e ast.Expr) (sourceKind, []*hostRewrite) {
 	return c.traceSource(e, maxTrace)
 }
 
-func (c *checker) traceSource(e ast.Expr, hops int) (sourceKind, *hostRewrite) {
+func (c *checker) traceSource(e ast.Expr, hops int) (sourceKind, []*hostRewrite) {
 	for ; hops > 0; hops-- {
 		switch e1 := ast.Unparen(e).(type) {
 		case *ast.CallExpr:
 			if host := c.hostPeerstoreCall(e1); host != nil {
-				return hostSource, &hostRewrite{call: e1, host: host}
+				return hostSource, []*hostRewrite{{call: e1, host: host}}
 			}
 			if c.isCompatNew(e1) {
 				return compatSource, nil
@@ -55,7 +55,7 @@ func (c *checker) traceSource(e ast.Expr, hops int) (sourceKind, *hostRewrite) {
 			}
 			e = init
 		case *ast.SelectorExpr:
-			return c.fieldSource(e1, hops-1), nil
+			return c.fieldSource(e1, hops-1)
 		default:
 			return unknownSource, nil
 		}
@@ -64,32 +64,35 @@ func (c *checker) traceSource(e ast.Expr, hops int) (sourceKind, *hostRewrite) {
 }
 
 // fieldSource classifies the values of the field that sel selects: compat
-// when every value stored in it is compat's New, hostField when every value
-// is that or X.Peerstore() of a host, unknown otherwise.
-func (c *checker) fieldSource(sel *ast.SelectorExpr, hops int) sourceKind {
+// when every value stored in it is compat's New, hostField (with the
+// rewrites that make it compat) when every value is that or X.Peerstore()
+// of a host, unknown otherwise.
+func (c *checker) fieldSource(sel *ast.SelectorExpr, hops int) (sourceKind, []*hostRewrite) {
 	selection := c.pass.TypesInfo.Selections[sel]
 	if selection == nil || selection.Kind() != types.FieldVal {
-		return unknownSource
+		return unknownSource, nil
 	}
 	v := selection.Obj().(*types.Var)
 	if v.Pkg() != c.pass.Pkg || v.Exported() {
-		return unknownSource // other packages may store anything in it
+		return unknownSource, nil // other packages may store anything in it
 	}
 	w := c.localWrites().fields[v]
 	if w == nil || w.escapes || len(w.values) == 0 {
-		return unknownSource
+		return unknownSource, nil
 	}
 	kind := compatSource
+	var rewrites []*hostRewrite
 	for _, val := range w.values {
-		switch k, _ := c.traceSource(val, hops); k {
+		switch k, rws := c.traceSource(val, hops); k {
 		case compatSource:
 		case hostSource, hostField:
 			kind = hostField
+			rewrites = append(rewrites, rws...)
 		default:
-			return unknownSource
+			return unknownSource, nil
 		}
 	}
-	return kind
+	return kind, rewrites
 }
 
 // hostPeerstoreCall returns X when call is X.Peerstore() and X's type

@@ -17,10 +17,10 @@ func memory(p peer.ID) (peerstore.Peerstore, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ps.AddProtocols(p, "/x/1"); err != nil { // want `ProtoBook.AddProtocols is going away: .*not rewritten: it is called on an upstream pstoremem/pstoreds store`
+	if err := ps.AddProtocols(p, "/x/1"); err != nil { // want `ProtoBook.AddProtocols is going away: .*fix: import compat/pstoremem and compat/pstoreds instead of upstream's`
 		return nil, err
 	}
-	ps.RecordLatency(p, 0) // want `Metrics.RecordLatency is going away: .*not rewritten: it is called on an upstream`
+	ps.RecordLatency(p, 0) // want `Metrics.RecordLatency is going away: .*fix: import compat/pstoremem and compat/pstoreds`
 	return ps, nil
 }
 

@@ -23,7 +23,7 @@ func (t *tracked) reset() {
 }
 
 func (t *tracked) protos(p peer.ID) ([]protocol.ID, error) {
-	return t.ps.GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*not rewritten: the field it is called on only ever holds h.Peerstore\(\) or peerstore.New\(h\)`
+	return t.ps.GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*fix: where the field it is called on is filled, rewrite h.Peerstore\(\) to peerstore.New\(h\)`
 }
 
 // escaping's field has its address taken: anything may be stored in it.
