@@ -83,6 +83,11 @@ func runFix(inv *invocation, args []string) int {
 			}
 		}
 		if err != nil {
+			// Files may have changed already: say which before failing.
+			if changed, cerr := changedFiles(originals); cerr == nil && len(changed) > 0 {
+				fmt.Fprint(inv.Stdout, "pstoremigrate: ")
+				printChanged(inv, changed)
+			}
 			return reportError(inv, "fix", fmt.Errorf("checking the fixed code: %w", err))
 		}
 		if countFixable(after) >= prev {
@@ -95,16 +100,21 @@ func runFix(inv *invocation, args []string) int {
 		return reportError(inv, "fix", err)
 	}
 	fixed := max(len(before)-len(after), 0)
-	cwd, _ := os.Getwd()
-	fmt.Fprintf(inv.Stdout, "pstoremigrate: fixed %d of %d %s, changed %d %s\n",
-		fixed, len(before), plural(len(before), "finding", "findings"), len(changed), plural(len(changed), "file", "files"))
-	for _, f := range changed {
-		fmt.Fprintf(inv.Stdout, "\t%s\n", shortPath(cwd, f))
-	}
+	fmt.Fprintf(inv.Stdout, "pstoremigrate: fixed %d of %d %s, ", fixed, len(before), plural(len(before), "finding", "findings"))
+	printChanged(inv, changed)
 	if added != "" {
 		fmt.Fprintf(inv.Stdout, "pstoremigrate: go.mod now requires %s %s (the fixes import its compat packages)\n", thisModule, added)
 	}
-	return reportLeft(inv, inv.Stdout, after)
+	return reportLeft(inv.Stdout, after)
+}
+
+// printChanged lists the files fix changed.
+func printChanged(inv *invocation, changed []string) {
+	cwd, _ := os.Getwd()
+	fmt.Fprintf(inv.Stdout, "changed %d %s\n", len(changed), plural(len(changed), "file", "files"))
+	for _, f := range changed {
+		fmt.Fprintf(inv.Stdout, "\t%s\n", shortPath(cwd, f))
+	}
 }
 
 // fixDiff prints what fix would change, as "go fix -diff" renders it.
@@ -124,12 +134,12 @@ func fixDiff(inv *invocation, pkgs []string, findings []finding) int {
 	}
 	fmt.Fprintf(inv.Stderr, "pstoremigrate: the diff fixes %d of %d %s; nothing was changed (run without -diff to apply)\n",
 		countFixable(findings), len(findings), plural(len(findings), "finding", "findings"))
-	return reportLeft(inv, inv.Stderr, manual)
+	return reportLeft(inv.Stderr, manual)
 }
 
 // reportLeft lists the findings fix leaves to a person and returns the exit
 // code that says whether any are left.
-func reportLeft(inv *invocation, w io.Writer, left []finding) int {
+func reportLeft(w io.Writer, left []finding) int {
 	if len(left) == 0 {
 		fmt.Fprintf(w, "pstoremigrate: nothing left to do by hand\n")
 		return exitOK
