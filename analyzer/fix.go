@@ -46,7 +46,12 @@ func (c *checker) report() {
 		edits := slices.Clone(f.edits)
 		fixable := true
 		importAdded := make(map[*ast.File]bool)
+		rewritten := make(map[*ast.CallExpr]bool) // a local may fill a field twice
 		for _, rw := range f.rewrites {
+			if rewritten[rw.call] {
+				continue
+			}
+			rewritten[rw.call] = true
 			file := c.fileOf(rw.call.Pos())
 			imp, ok := imports[file]
 			if !ok || !imp.ok {
@@ -78,6 +83,7 @@ func (c *checker) report() {
 	}
 }
 
+// fixMessage names a fix; drivers group and show fixes by it.
 func fixMessage(f finding) string {
 	if len(f.rewrites) > 0 {
 		return "Replace host.Peerstore() with peerstore.New(host) of compat/peerstore"

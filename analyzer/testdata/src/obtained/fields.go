@@ -42,3 +42,20 @@ func fill(*peerstore.Peerstore) {}
 func (e *escaping) protos(p peer.ID) ([]protocol.ID, error) {
 	return e.ps.GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*not rewritten: the receiver is not h.Peerstore\(\)`
 }
+
+// twice is filled twice from one local: the fix rewrites that local once.
+type twice struct {
+	a, b peerstore.Metrics
+}
+
+func newTwice(h host.Host) twice {
+	ps := h.Peerstore()
+	t := twice{a: ps} // want `ps is stored in a field of type peerstore.Metrics`
+	t.b = ps          // want `ps is assigned to a variable or field of type peerstore.Metrics`
+	t.a = ps          // want `ps is assigned to a variable or field of type peerstore.Metrics`
+	return t
+}
+
+func (t twice) rtt(p peer.ID) bool {
+	return t.a.LatencyEWMA(p) > t.b.LatencyEWMA(p) // want `Metrics.LatencyEWMA is going away: .*fix: where the field` `Metrics.LatencyEWMA is going away: .*fix: where the field`
+}
