@@ -3,7 +3,9 @@ package datacmd
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 
 	ds "github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/query"
@@ -21,20 +23,116 @@ const defaultBatchPeers = 1024
 var legacyNamespaces = []ds.Key{legacy.AddrsPrefix, legacy.KeysPrefix, legacy.MetadataPrefix}
 
 // streamLegacy reads the legacy layout of d one batch of peers at a time
-// and decodes each batch with legacy.ReadPeers, so that at most batchPeers
-// peers' entries are in memory, instead of the whole datastore that one
-// ReadPeers call over d would hold.
+// and decodes each batch with legacy.ReadPeers, so that only a few batches
+// of peers are in memory, instead of the whole datastore that one ReadPeers
+// call over d would hold.
 //
 // The batches come from the datastore's key order: the three namespaces
 // are each queried in order and merged on the peer component of their
 // keys (the base32 ID, the same string in all three), so one peer's
-// entries always land in the same batch. onEntry, if not nil, is called
-// for every entry read, for progress.
+// entries always land in the same batch.
+//
+// Decoding (mostly verifying signed records) is what costs, so batches are
+// decoded on every CPU at once; fn and onErr still see them one at a time,
+// in order, on the calling goroutine. onEntry, if not nil, is called for
+// every entry read, from another goroutine, before streamLegacy returns.
 func streamLegacy(ctx context.Context, d ds.Read, batchPeers int, onEntry func(),
 	fn func(*legacy.Peer) error, onErr func(*legacy.EntryError)) error {
 	if batchPeers <= 0 {
 		batchPeers = defaultBatchPeers
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan *decodeJob)
+	// In reading order; its buffer bounds the batches in flight.
+	ordered := make(chan *decodeJob, workers)
+	var wg sync.WaitGroup
+	var readErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(jobs)
+		defer close(ordered)
+		readErr = readBatches(ctx, d, batchPeers, onEntry, func(batch ds.Read) bool {
+			j := &decodeJob{batch: batch, done: make(chan struct{})}
+			select {
+			case ordered <- j:
+			case <-ctx.Done():
+				return false
+			}
+			select {
+			case jobs <- j:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				j.decode(ctx)
+			}
+		}()
+	}
+
+	err := func() error {
+		for j := range ordered {
+			select {
+			case <-j.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if j.err != nil {
+				return j.err
+			}
+			for _, e := range j.errs {
+				if onErr != nil {
+					onErr(e)
+				}
+			}
+			for _, p := range j.peers {
+				if err := fn(p); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}()
+	cancel()
+	wg.Wait()
+	if err == nil {
+		err = readErr
+	}
+	return err
+}
+
+// decodeJob is one batch of raw entries and, once done is closed, what
+// legacy.ReadPeers made of them.
+type decodeJob struct {
+	batch ds.Read
+	done  chan struct{}
+	peers []*legacy.Peer
+	errs  []*legacy.EntryError
+	err   error
+}
+
+func (j *decodeJob) decode(ctx context.Context) {
+	defer close(j.done)
+	j.err = legacy.ReadPeers(ctx, j.batch, func(p *legacy.Peer) error {
+		j.peers = append(j.peers, p)
+		return nil
+	}, func(e *legacy.EntryError) { j.errs = append(j.errs, e) })
+	j.batch = nil // the raw entries are no longer needed
+}
+
+// readBatches merges the namespaces' ordered streams into batches of
+// batchPeers peers' entries and hands each to emit, until emit returns
+// false or the entries run out.
+func readBatches(ctx context.Context, d ds.Read, batchPeers int, onEntry func(), emit func(ds.Read) bool) error {
 	streams := make([]*orderedStream, 0, len(legacyNamespaces))
 	defer func() {
 		for _, s := range streams {
@@ -51,31 +149,23 @@ func streamLegacy(ctx context.Context, d ds.Read, batchPeers int, onEntry func()
 
 	batch := ds.NewMapDatastore()
 	inBatch := 0
-	flush := func() error {
-		if inBatch == 0 {
-			return nil
-		}
-		err := legacy.ReadPeers(ctx, batch, fn, onErr)
-		batch, inBatch = ds.NewMapDatastore(), 0
-		return err
-	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		// The smallest peer component among the streams' heads is the
 		// next peer; take all its entries from every stream.
-		next, any := "", false
+		next, found := "", false
 		for _, s := range streams {
-			if s.done {
-				continue
-			}
-			if !any || s.peer < next {
-				next, any = s.peer, true
+			if !s.done && (!found || s.peer < next) {
+				next, found = s.peer, true
 			}
 		}
-		if !any {
-			return flush()
+		if !found {
+			if inBatch > 0 {
+				emit(batch)
+			}
+			return nil
 		}
 		for _, s := range streams {
 			for !s.done && s.peer == next {
@@ -92,9 +182,10 @@ func streamLegacy(ctx context.Context, d ds.Read, batchPeers int, onEntry func()
 		}
 		inBatch++
 		if inBatch == batchPeers {
-			if err := flush(); err != nil {
-				return err
+			if !emit(batch) {
+				return nil
 			}
+			batch, inBatch = ds.NewMapDatastore(), 0
 		}
 	}
 }
