@@ -4,8 +4,8 @@
 //
 // Usage:
 //
-//	pstoremigrate lint [-json] [packages]
-//	pstoremigrate fix [-diff] [packages]
+//	pstoremigrate lint [-json] [-tags tag,list] [packages]
+//	pstoremigrate fix [-diff] [-tags tag,list] [packages]
 //	pstoremigrate help [command]
 //
 // Packages are named as for the go command (default "."); both commands

@@ -10,7 +10,7 @@ import (
 
 var fixCmd = &command{
 	Name:      "fix",
-	UsageLine: "fix [-diff] [packages]",
+	UsageLine: "fix [-diff] [-tags tag,list] [packages]",
 	Short:     "rewrite legacy Peerstore uses where that keeps behaviour",
 	Long: `Fix applies the analyzer's suggested fixes to the named packages (default
 "."), test files included: upstream pstoremem/pstoreds imports become
@@ -26,7 +26,8 @@ directive names, else this binary's version, else the latest) and records
 the go.sum entries the fixed packages need.
 
 The -diff flag prints the fixes as a unified diff on stdout, the report on
-stderr, and changes nothing.
+stderr, and changes nothing. The -tags flag selects build tags, as for the
+go command.
 
 Exit status: 0 when nothing is left to do by hand, 3 when findings remain
 that fix cannot rewrite, 1 on errors (packages that do not load), 2 on bad
@@ -46,10 +47,11 @@ const maxFixRounds = 4
 func runFix(inv *invocation, args []string) int {
 	fs := newFlagSet(inv, fixCmd)
 	diff := fs.Bool("diff", false, "print a unified diff of the fixes and change nothing")
+	tags := fs.String("tags", "", "a comma-separated list of build tags, as for the go command")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	pkgs := packagesOrDot(fs.Args())
+	pkgs := targets(*tags, fs.Args())
 
 	before, err := collectFindings(inv, pkgs)
 	if err != nil {

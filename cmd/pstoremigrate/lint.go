@@ -8,16 +8,17 @@ import (
 
 var lintCmd = &command{
 	Name:      "lint",
-	UsageLine: "lint [-json] [packages]",
+	UsageLine: "lint [-json] [-tags tag,list] [packages]",
 	Short:     "report uses of the legacy Peerstore API",
 	Long: `Lint reports every use of the legacy-only Peerstore API in the named packages
 (default "."), test files included, as "file:line:col: message", then a
 one-line summary by category. Each message names the replacement; the
 sections of MIGRATION.md explain them.
 
-The -json flag prints one JSON object instead: {"findings": [{"file", "line",
-"col", "category", "message", "url", "fixable"}...], "summary": {category:
-count}, "total": n, "fixable": n}.
+The -json flag prints one JSON object instead: {"findings": [{"file",
+"line", "col", "category", "message", "url", "fixable"}...], "summary":
+{category: count}, "total": n, "fixable": n}. The -tags flag selects build
+tags, as for the go command.
 
 Exit status: 0 when nothing is found, 3 when there are findings, 1 when the
 packages do not load (the go command's explanation is printed), 2 on bad
@@ -41,10 +42,11 @@ type lintReport struct {
 func runLint(inv *invocation, args []string) int {
 	fs := newFlagSet(inv, lintCmd)
 	asJSON := fs.Bool("json", false, "print the findings as one JSON object")
+	tags := fs.String("tags", "", "a comma-separated list of build tags, as for the go command")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	findings, err := collectFindings(inv, packagesOrDot(fs.Args()))
+	findings, err := collectFindings(inv, targets(*tags, fs.Args()))
 	if err != nil {
 		return reportError(inv, "lint", err)
 	}
@@ -76,11 +78,17 @@ func runLint(inv *invocation, args []string) int {
 	return exitOK
 }
 
-func packagesOrDot(args []string) []string {
-	if len(args) == 0 {
-		return []string{"."}
+// targets returns what lint and fix pass to the go command after its own
+// flags: the build flags, then the package patterns (default ".").
+func targets(tags string, patterns []string) []string {
+	var out []string
+	if tags != "" {
+		out = append(out, "-tags="+tags)
 	}
-	return args
+	if len(patterns) == 0 {
+		return append(out, ".")
+	}
+	return append(out, patterns...)
 }
 
 // reportError prints err for the named command and returns exitError.

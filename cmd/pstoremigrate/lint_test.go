@@ -177,3 +177,34 @@ func TestLintPackagesThatDoNotLoad(t *testing.T) {
 		})
 	}
 }
+
+// -tags reaches the go command: a file behind a build tag is linted only
+// with the tag.
+func TestLintTags(t *testing.T) {
+	bin := tool(t)
+	app := copyLegacyApp(t)
+	require.NoError(t, os.WriteFile(filepath.Join(app, "tagged.go"), []byte(`//go:build legacyextra
+
+package main
+
+import "github.com/libp2p/go-libp2p/core/peer"
+
+func extraLatency(n *Node, p peer.ID) int64 { return int64(n.Host.Peerstore().LatencyEWMA(p)) }
+`), 0o644))
+
+	count := func(args ...string) int {
+		r := runIn(t, app, bin, append([]string{"lint", "-json"}, args...)...)
+		require.Equal(t, exitFindings, r.code, r.stderr)
+		var rep struct{ Findings []finding }
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
+		n := 0
+		for _, f := range rep.Findings {
+			if f.File == "tagged.go" {
+				n++
+			}
+		}
+		return n
+	}
+	require.Zero(t, count("./..."))
+	require.Equal(t, 1, count("-tags", "legacyextra", "./..."))
+}

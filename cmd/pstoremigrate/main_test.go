@@ -162,7 +162,7 @@ func TestUsageErrors(t *testing.T) {
 
 	r = runIn(t, dir, bin, "lint", "-nosuchflag")
 	require.Equal(t, exitUsage, r.code)
-	require.Contains(t, r.stderr, "usage: pstoremigrate lint [-json] [packages]")
+	require.Contains(t, r.stderr, "usage: pstoremigrate lint [-json] [-tags tag,list] [packages]")
 
 	r = runIn(t, dir, bin, "fix", "-json")
 	require.Equal(t, exitUsage, r.code, "fix has no -json")
@@ -182,7 +182,7 @@ func TestHelpExplainsTheMigration(t *testing.T) {
 
 	r = runIn(t, t.TempDir(), bin, "help", "fix")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	require.Contains(t, r.stdout, "usage: pstoremigrate fix [-diff] [packages]")
+	require.Contains(t, r.stdout, "usage: pstoremigrate fix [-diff] [-tags tag,list] [packages]")
 
 	r = runIn(t, t.TempDir(), bin, "help", "nosuch")
 	require.Equal(t, exitUsage, r.code)
