@@ -41,8 +41,9 @@ type Store struct {
 	conns map[network.Conn]*connState
 	peers map[peer.ID]*peerState
 	// supporting indexes the per-peer unions, so PeersSupporting does not
-	// scan every peer.
-	supporting map[handle]map[peer.ID]struct{}
+	// scan every peer. Keyed by *peerState: an 8-byte key hashes faster and
+	// takes half the slot of a peer.ID.
+	supporting map[handle]map[*peerState]struct{}
 	attached   map[*attachment]struct{}
 	closed     bool
 
@@ -56,6 +57,7 @@ type connState struct {
 }
 
 type peerState struct {
+	id peer.ID
 	// conns are the peer's live identified connections.
 	conns []network.Conn
 	// union is what PeerProtocols answers: the union over conns, or, once
@@ -75,7 +77,7 @@ func New(opts ...Option) *Store {
 		sweepInterval: DefaultSweepInterval,
 		conns:         make(map[network.Conn]*connState),
 		peers:         make(map[peer.ID]*peerState),
-		supporting:    make(map[handle]map[peer.ID]struct{}),
+		supporting:    make(map[handle]map[*peerState]struct{}),
 		attached:      make(map[*attachment]struct{}),
 		stop:          make(chan struct{}),
 	}
@@ -117,7 +119,7 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 		s.conns[c] = cs
 		ps := s.peers[p]
 		if ps == nil {
-			ps = &peerState{}
+			ps = &peerState{id: p}
 			s.peers[p] = ps
 		}
 		if len(ps.conns) == 0 {
@@ -145,7 +147,7 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 		return // nothing identified on this peer yet: the identify event will carry the set
 	}
 	if len(ps.conns) == 0 {
-		s.setUnionLocked(p, ps, s.apply(ps.union, add, rm))
+		s.setUnionLocked(ps, s.apply(ps.union, add, rm))
 		return
 	}
 	for _, c := range ps.conns {
@@ -267,9 +269,9 @@ func (s *Store) PeersSupporting(proto protocol.ID) []peer.ID {
 	defer s.mu.RUnlock()
 	set := s.supporting[h]
 	out := make([]peer.ID, 0, len(set))
-	for p := range set {
-		if s.unionLocked(p, now) != nil {
-			out = append(out, p)
+	for ps := range set {
+		if len(ps.conns) > 0 || ps.retainedUntil > now {
+			out = append(out, ps.id)
 		}
 	}
 	return out
@@ -345,15 +347,15 @@ func (s *Store) recomputeLocked(p peer.ID, ps *peerState) {
 			}
 		}
 	}
-	s.setUnionLocked(p, ps, union)
+	s.setUnionLocked(ps, union)
 }
 
 // setUnionLocked replaces p's union and keeps the supporting index in step.
-func (s *Store) setUnionLocked(p peer.ID, ps *peerState, union []handle) {
+func (s *Store) setUnionLocked(ps *peerState, union []handle) {
 	for _, h := range ps.union {
 		if !contains(union, h) {
 			if set := s.supporting[h]; set != nil {
-				delete(set, p)
+				delete(set, ps)
 				if len(set) == 0 {
 					delete(s.supporting, h)
 				}
@@ -364,17 +366,17 @@ func (s *Store) setUnionLocked(p peer.ID, ps *peerState, union []handle) {
 		if !contains(ps.union, h) {
 			set := s.supporting[h]
 			if set == nil {
-				set = make(map[peer.ID]struct{}, 1)
+				set = make(map[*peerState]struct{}, 1)
 				s.supporting[h] = set
 			}
-			set[p] = struct{}{}
+			set[ps] = struct{}{}
 		}
 	}
 	ps.union = union
 }
 
 func (s *Store) dropPeerLocked(p peer.ID, ps *peerState) {
-	s.setUnionLocked(p, ps, nil)
+	s.setUnionLocked(ps, nil)
 	delete(s.peers, p)
 }
 

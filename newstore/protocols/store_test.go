@@ -230,8 +230,9 @@ func TestConcurrentUse(t *testing.T) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for h, set := range s.supporting {
-		for p := range set {
-			assert.True(t, contains(s.peers[p].union, h), "index entry without a set entry")
+		for ps := range set {
+			assert.Same(t, ps, s.peers[ps.id], "index entry for a dropped peer")
+			assert.True(t, contains(ps.union, h), "index entry without a set entry")
 		}
 	}
 }
