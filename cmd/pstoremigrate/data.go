@@ -76,8 +76,8 @@ func init() {
 
 // A dataSubcommand is one of "data inspect|import|scrub".
 type dataSubcommand struct {
-	name, usage string
-	run         func(ctx context.Context, inv *invocation, args []string) int
+	name string
+	run  func(ctx context.Context, inv *invocation, args []string) int
 }
 
 // The usage lines of the data subcommands.
@@ -88,9 +88,9 @@ const (
 )
 
 var dataSubcommands = []dataSubcommand{
-	{"inspect", inspectUsage, runInspect},
-	{"import", importUsage, runImport},
-	{"scrub", scrubUsage, runScrub},
+	{"inspect", runInspect},
+	{"import", runImport},
+	{"scrub", runScrub},
 }
 
 func runData(inv *invocation, args []string) int {
