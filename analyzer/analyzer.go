@@ -59,6 +59,13 @@ const (
 	migrationURL = "https://github.com/pstoremigrate/pstoremigrate/blob/main/MIGRATION.md"
 )
 
+// implementers are the package trees that implement the legacy Peerstore
+// rather than use it: upstream's stores and their suites, and compat.
+var implementers = []string{
+	"github.com/libp2p/go-libp2p/p2p/host/peerstore",
+	modulePath + "/compat/",
+}
+
 // Diagnostic categories; doc.go lists the MIGRATION.md anchor of each.
 const (
 	CategoryProtocols      = "protocols"
@@ -83,8 +90,10 @@ func categoryURL(category string) string {
 }
 
 func run(pass *analysis.Pass) (any, error) {
-	if strings.HasPrefix(pass.Pkg.Path(), modulePath+"/compat/") {
-		return nil, nil // the compat layer implements the legacy API on purpose
+	for _, prefix := range implementers {
+		if strings.HasPrefix(pass.Pkg.Path(), prefix) {
+			return nil, nil // implements the legacy API on purpose
+		}
 	}
 	deps := findDeps(pass.Pkg)
 	if deps[corePeerstorePath] == nil {

@@ -323,3 +323,17 @@ func load(t *testing.T, dir string) []*packages.Package {
 	}
 	return pkgs
 }
+
+// TestImplementersAreNotChecked runs the analyzer on packages that implement
+// the legacy API and use it throughout: upstream pstoremem and this
+// repository's compat layer. Neither has `// want` comments, so any
+// diagnostic fails the test.
+func TestImplementersAreNotChecked(t *testing.T) {
+	repo, err := filepath.Abs("..")
+	require.NoError(t, err)
+	results := analysistest.Run(t, repo, analyzer.Analyzer,
+		"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem",
+		"github.com/pstoremigrate/pstoremigrate/compat/peerstore",
+	)
+	require.NotEmpty(t, results)
+}

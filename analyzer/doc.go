@@ -54,8 +54,10 @@
 // When the fix rewrites a local's declaration rather than the reported
 // expression, the diagnostic's Related information points at it.
 //
-// Packages under github.com/pstoremigrate/pstoremigrate/compat/ implement the
-// legacy API on purpose and are not checked. A package that does not depend
+// Packages under github.com/pstoremigrate/pstoremigrate/compat/ and
+// github.com/libp2p/go-libp2p/p2p/host/peerstore implement the legacy API on
+// purpose and are not checked, and neither is a host's own Peerstore method
+// returning the store it wraps. A package that does not depend
 // on github.com/libp2p/go-libp2p/core/peerstore costs one walk of its import
 // graph.
 //

@@ -76,11 +76,30 @@ func (c *checker) report() {
 				})
 			}
 		}
-		if fixable && len(edits) > 0 {
+		if fixable && len(edits) > 0 && nonOverlapping(edits) {
 			d.SuggestedFixes = []analysis.SuggestedFix{{Message: fixMessage(f), TextEdits: edits}}
 		}
 		c.pass.Report(d)
 	}
+}
+
+// nonOverlapping reports whether edits can be applied together. Drivers
+// reject (the checker panics on) a fix whose edits overlap; a finding is
+// better reported without a fix than not at all.
+func nonOverlapping(edits []analysis.TextEdit) bool {
+	sorted := slices.Clone(edits)
+	slices.SortFunc(sorted, func(a, b analysis.TextEdit) int {
+		if a.Pos != b.Pos {
+			return int(a.Pos - b.Pos)
+		}
+		return int(a.End - b.End)
+	})
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i].Pos < sorted[i-1].End {
+			return false
+		}
+	}
+	return true
 }
 
 // fixMessage names a fix; drivers group and show fixes by it.

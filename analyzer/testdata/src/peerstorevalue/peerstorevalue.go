@@ -106,3 +106,11 @@ func kept(h host.Host) {
 		_ = cab.GetPeerRecord(h.ID())
 	}
 }
+
+// wrapper is a host that forwards to another: its Peerstore method returns
+// the wrapped host's store, which is the host.Host contract, not a use.
+type wrapper struct {
+	host.Host
+}
+
+func (w *wrapper) Peerstore() peerstore.Peerstore { return w.Host.Peerstore() }
