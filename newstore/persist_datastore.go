@@ -64,6 +64,9 @@ func NewDatastoreSink(d ds.Batching, prefix ds.Key, opts ...DatastoreSinkOption)
 
 const commitVersion = 1
 
+// errBadCommit marks a commit record that cannot be read.
+var errBadCommit = errors.New("damaged snapshot commit record")
+
 // commit is the value of <prefix>/current.
 type commit struct {
 	generation uint64
@@ -119,7 +122,7 @@ func (s *datastoreSink) current(ctx context.Context) (c commit, ok bool, err err
 	}
 	c, err = unmarshalCommit(v)
 	if err != nil {
-		return commit{}, false, fmt.Errorf("snapshot commit record %s: %w", s.currentKey(), err)
+		return commit{}, false, fmt.Errorf("%w %s: %w", errBadCommit, s.currentKey(), err)
 	}
 	return c, true, nil
 }
@@ -131,6 +134,12 @@ func (s *datastoreSink) Save(ctx context.Context, write func(io.Writer) error) e
 		return err
 	}
 	cur, hasCur, err := s.current(ctx)
+	if errors.Is(err, errBadCommit) {
+		// Refusing to save would keep the store unprotected for
+		// good; a new snapshot replaces the unreadable one.
+		persistLog.Warn("replacing a damaged snapshot commit record", "err", err)
+		err = nil
+	}
 	if err != nil {
 		return err
 	}

@@ -261,6 +261,13 @@ func TestDatastoreSinkCorruptCommitRecord(t *testing.T) {
 	require.Error(t, err)
 	require.NotErrorIs(t, err, ErrNoSnapshot, "a damaged commit record is not an empty store")
 	require.Contains(t, err.Error(), "commit record")
+
+	// Saving is still possible, and repairs the sink.
+	store := &entryStore{}
+	entries := makeEntries(t, 3, 2, time.Unix(1, 0))
+	store.set(time.Unix(1, 0), entries)
+	require.NoError(t, NewPersister(store, sink).Save(context.Background()))
+	requireLoads(t, sink, time.Unix(1, 0), entries)
 }
 
 // halfWrite writes the first half of a snapshot of entries, then fails.
