@@ -102,44 +102,69 @@ func Generate(n int) ([]Peer, error) {
 	return out, nil
 }
 
-// Load decodes p afresh and stores it in ps the way identify and the DHT
-// would: addresses, public key, record, protocols, agent version.
-func Load(ps pstore.Peerstore, p *Peer) error {
-	addrs := make([]ma.Multiaddr, len(p.Addrs))
+// Decoded is a Peer decoded into the objects a store is handed.
+type Decoded struct {
+	ID        peer.ID
+	PubKey    ic.PubKey
+	Addrs     []ma.Multiaddr
+	Record    *record.Envelope
+	Protocols []protocol.ID
+	Agent     string
+}
+
+// Decode decodes p afresh, as identify would from the wire: no object is
+// shared with another Decode of the same peer.
+func Decode(p *Peer) (*Decoded, error) {
+	d := &Decoded{ID: p.ID, Agent: strings.Clone(Agents[p.Agent])}
+	d.Addrs = make([]ma.Multiaddr, len(p.Addrs))
 	for i, b := range p.Addrs {
 		a, err := ma.NewMultiaddrBytes(b)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		addrs[i] = a
+		d.Addrs[i] = a
 	}
-	pub, err := ic.UnmarshalPublicKey(p.PubKey)
-	if err != nil {
+	var err error
+	if d.PubKey, err = ic.UnmarshalPublicKey(p.PubKey); err != nil {
+		return nil, err
+	}
+	if d.Record, _, err = record.ConsumeEnvelope(p.Record, peer.PeerRecordEnvelopeDomain); err != nil {
+		return nil, err
+	}
+	d.Protocols = make([]protocol.ID, len(p.Protocols))
+	for i, j := range p.Protocols {
+		d.Protocols[i] = protocol.ID(strings.Clone(string(Protocols[j])))
+	}
+	return d, nil
+}
+
+// Store hands d to ps the way identify and the DHT would: addresses,
+// public key, record, protocols, agent version.
+func Store(ps pstore.Peerstore, d *Decoded) error {
+	if err := ps.AddPubKey(d.ID, d.PubKey); err != nil {
 		return err
 	}
-	if err := ps.AddPubKey(p.ID, pub); err != nil {
-		return err
-	}
-	ps.AddAddrs(p.ID, addrs, time.Hour)
-	env, _, err := record.ConsumeEnvelope(p.Record, peer.PeerRecordEnvelopeDomain)
-	if err != nil {
-		return err
-	}
+	ps.AddAddrs(d.ID, d.Addrs, time.Hour)
 	cab, ok := ps.(pstore.CertifiedAddrBook)
 	if !ok {
 		return fmt.Errorf("%T is not a CertifiedAddrBook", ps)
 	}
-	if _, err := cab.ConsumePeerRecord(env, time.Hour); err != nil {
+	if _, err := cab.ConsumePeerRecord(d.Record, time.Hour); err != nil {
 		return err
 	}
-	protos := make([]protocol.ID, len(p.Protocols))
-	for i, j := range p.Protocols {
-		protos[i] = protocol.ID(strings.Clone(string(Protocols[j])))
-	}
-	if err := ps.SetProtocols(p.ID, protos...); err != nil {
+	if err := ps.SetProtocols(d.ID, d.Protocols...); err != nil {
 		return err
 	}
-	return ps.Put(p.ID, "AgentVersion", strings.Clone(Agents[p.Agent]))
+	return ps.Put(d.ID, "AgentVersion", d.Agent)
+}
+
+// Load decodes p afresh and stores it in ps.
+func Load(ps pstore.Peerstore, p *Peer) error {
+	d, err := Decode(p)
+	if err != nil {
+		return err
+	}
+	return Store(ps, d)
 }
 
 // repeatReader makes key generation deterministic.
