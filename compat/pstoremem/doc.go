@@ -6,7 +6,15 @@
 //
 // Underneath, addresses, public keys and certified records live in the new
 // minimal store (newstore.AddrBook); protocols, metadata, latency and
-// private keys live in bounded books beside it (see
-// compat/internal/legacybooks for the bounds). Private keys are held in
-// memory only and never reach a snapshot.
+// private keys live in books beside it. Private keys are held in memory only
+// and never reach a snapshot.
+//
+// Every per-peer book is bounded, so that a hostile peer cannot make the
+// store grow without limit: addresses as upstream (64 unconnected per peer,
+// 1,000,000 in total, 100,000 signed records, all configurable); protocols
+// as upstream (128 per peer, WithMaxProtocols), each protocol ID interned so
+// that peers advertising the same protocols share one copy; and, unlike
+// upstream, metadata: at most 64 keys per peer, keys of at most 256 bytes,
+// string and []byte values of at most 8 KiB (a Put beyond these fails with
+// an error and changes nothing).
 package pstoremem
