@@ -175,14 +175,24 @@ func Import(ctx context.Context, from, to string, opts ...ImportOption) (_ *Impo
 			return nil, err
 		}
 	}
+	// The source's faults are reported as such, not as a failure to
+	// write the destination that the sinks would wrap them in.
+	var sourceErr error
 	write := func(w io.Writer) error {
 		cfg.progress.Start("importing "+from, total)
 		defer cfg.progress.Finish()
-		return writeSnapshot(ctx, src, w, &cfg, sum)
+		err := writeSnapshot(ctx, src, w, &cfg, sum)
+		if errors.Is(err, ErrCorruptEntries) {
+			sourceErr = err
+		}
+		return err
 	}
 
 	if format == FormatSnapshot {
 		if err := newstore.NewFileSink(to).Save(ctx, write); err != nil {
+			if sourceErr != nil {
+				return nil, fmt.Errorf("%s datastore %s: %w", src.Backend, from, sourceErr)
+			}
 			return nil, fmt.Errorf("importing %s into snapshot %s: %w", from, to, err)
 		}
 		return sum, nil
@@ -208,6 +218,9 @@ func Import(ctx context.Context, from, to string, opts ...ImportOption) (_ *Impo
 		err = fmt.Errorf("closing %s datastore %s: %w", dst.Backend, to, cerr)
 	}
 	if err != nil {
+		if sourceErr != nil {
+			return nil, fmt.Errorf("%s datastore %s: %w", src.Backend, from, sourceErr)
+		}
 		return nil, fmt.Errorf("importing %s into %s datastore %s: %w", from, format, to, err)
 	}
 	return sum, nil
@@ -226,7 +239,7 @@ func writeSnapshot(ctx context.Context, src ds.Read, w io.Writer, cfg *importCon
 		if firstCorrupt == nil || cfg.skipCorrupt {
 			return nil
 		}
-		return fmt.Errorf("%w, first: %v (run 'pstoremigrate data inspect %s' to list them, or import with -skip-corrupt to leave them out)",
+		return fmt.Errorf("%w (the first: %v); nothing was written: run 'pstoremigrate data inspect %s' to list them, or import with -skip-corrupt to leave them out",
 			ErrCorruptEntries, firstCorrupt, sum.From)
 	}
 	bp := &batchedProgress{p: cfg.progress}
