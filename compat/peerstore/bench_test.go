@@ -5,7 +5,9 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/benbjohnson/clock"
 	"github.com/libp2p/go-libp2p/core/event"
@@ -237,6 +239,14 @@ var worlds = []struct {
 	{"compat", newCompatWorld},
 }
 
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func heapInUse() uint64 {
 	runtime.GC()
 	runtime.GC()
@@ -290,6 +300,7 @@ func BenchmarkChurn(b *testing.B) {
 			}
 			d.w.sync()
 			b.ReportAllocs()
+			cpu0 := processCPU()
 			b.ResetTimer()
 			for i := range b.N {
 				d.down(conns[i])
@@ -297,6 +308,9 @@ func BenchmarkChurn(b *testing.B) {
 			}
 			d.w.sync()
 			b.StopTimer()
+			// CPU time of the whole process (handlers, GC), which a loaded
+			// machine disturbs less than wall time.
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 			events = nil // garbage on a host once handled
 			held := benchPeers + b.N
 			b.ReportMetric(float64(heapInUse()-before)/float64(held), "heap-B/peer")

@@ -41,9 +41,10 @@ type Store struct {
 	conns map[network.Conn]*connState
 	peers map[peer.ID]*peerState
 	// supporting indexes the per-peer unions, so PeersSupporting does not
-	// scan every peer. Keyed by *peerState: an 8-byte key hashes faster and
-	// takes half the slot of a peer.ID.
-	supporting map[handle]map[*peerState]struct{}
+	// scan every peer: for each protocol, the peers whose union has it. A
+	// slice, not a set: appending costs far less than inserting into a large
+	// hash table, and peerState.pos makes removal O(1).
+	supporting map[handle][]*peerState
 	attached   map[*attachment]struct{}
 	closed     bool
 
@@ -63,6 +64,8 @@ type peerState struct {
 	// union is what PeerProtocols answers: the union over conns, or, once
 	// conns is empty, the last union until retainedUntil.
 	union []handle
+	// pos[i] is this peer's index in supporting[union[i]].
+	pos []int32
 	// retainedUntil is the UnixNano instant the retained union dies; 0 while
 	// the peer has live connections.
 	retainedUntil int64
@@ -77,7 +80,7 @@ func New(opts ...Option) *Store {
 		sweepInterval: DefaultSweepInterval,
 		conns:         make(map[network.Conn]*connState),
 		peers:         make(map[peer.ID]*peerState),
-		supporting:    make(map[handle]map[*peerState]struct{}),
+		supporting:    make(map[handle][]*peerState),
 		attached:      make(map[*attachment]struct{}),
 		stop:          make(chan struct{}),
 	}
@@ -267,9 +270,9 @@ func (s *Store) PeersSupporting(proto protocol.ID) []peer.ID {
 	h := unique.Make(proto)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	set := s.supporting[h]
-	out := make([]peer.ID, 0, len(set))
-	for ps := range set {
+	list := s.supporting[h]
+	out := make([]peer.ID, 0, len(list))
+	for _, ps := range list {
 		if len(ps.conns) > 0 || ps.retainedUntil > now {
 			out = append(out, ps.id)
 		}
@@ -352,27 +355,42 @@ func (s *Store) recomputeLocked(p peer.ID, ps *peerState) {
 
 // setUnionLocked replaces p's union and keeps the supporting index in step.
 func (s *Store) setUnionLocked(ps *peerState, union []handle) {
-	for _, h := range ps.union {
+	for i, h := range ps.union {
 		if !contains(union, h) {
-			if set := s.supporting[h]; set != nil {
-				delete(set, ps)
-				if len(set) == 0 {
-					delete(s.supporting, h)
-				}
-			}
+			s.unindexLocked(h, ps.pos[i])
 		}
 	}
-	for _, h := range union {
-		if !contains(ps.union, h) {
-			set := s.supporting[h]
-			if set == nil {
-				set = make(map[*peerState]struct{}, 1)
-				s.supporting[h] = set
-			}
-			set[ps] = struct{}{}
-		}
+	var pos []int32
+	if len(union) > 0 {
+		pos = make([]int32, len(union))
 	}
-	ps.union = union
+	for i, h := range union {
+		if j := index(ps.union, h); j >= 0 {
+			pos[i] = ps.pos[j]
+			continue
+		}
+		list := s.supporting[h]
+		pos[i] = int32(len(list))
+		s.supporting[h] = append(list, ps)
+	}
+	ps.union, ps.pos = union, pos
+}
+
+// unindexLocked removes the entry at i from h's list, moving the last entry
+// into its place.
+func (s *Store) unindexLocked(h handle, i int32) {
+	list := s.supporting[h]
+	last := len(list) - 1
+	if moved := list[last]; int(i) != last {
+		list[i] = moved
+		moved.pos[index(moved.union, h)] = i
+	}
+	list[last] = nil
+	if last == 0 {
+		delete(s.supporting, h)
+		return
+	}
+	s.supporting[h] = list[:last]
 }
 
 func (s *Store) dropPeerLocked(p peer.ID, ps *peerState) {
@@ -439,13 +457,15 @@ func (s *Store) apply(set, add, rm []handle) []handle {
 	return out
 }
 
-func contains(set []handle, h handle) bool {
-	for _, x := range set {
+func contains(set []handle, h handle) bool { return index(set, h) >= 0 }
+
+func index(set []handle, h handle) int {
+	for i, x := range set {
 		if x == h {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 func values(set []handle) []protocol.ID {

@@ -229,10 +229,17 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for h, set := range s.supporting {
-		for ps := range set {
+	for h, list := range s.supporting {
+		for i, ps := range list {
 			assert.Same(t, ps, s.peers[ps.id], "index entry for a dropped peer")
-			assert.True(t, contains(ps.union, h), "index entry without a set entry")
+			j := index(ps.union, h)
+			require.GreaterOrEqual(t, j, 0, "index entry without a set entry")
+			assert.Equal(t, int32(i), ps.pos[j], "position kept in step")
+		}
+	}
+	for _, ps := range s.peers {
+		for j, h := range ps.union {
+			assert.Same(t, ps, s.supporting[h][ps.pos[j]], "set entry without an index entry")
 		}
 	}
 }
