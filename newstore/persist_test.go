@@ -650,3 +650,32 @@ func BenchmarkSinks(b *testing.B) {
 		})
 	}
 }
+
+func TestPersisterConcurrentSaves(t *testing.T) {
+	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
+	mock := clock.NewMock()
+	sink := NewFileSink(filepath.Join(t.TempDir(), "peers.snapshot"))
+	store := &entryStore{}
+	p := NewPersister(store, sink, WithInterval(time.Second), WithPersisterClock(mock))
+	p.Start()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for j := range 5 {
+				taken := time.Unix(int64(i*10+j), 0)
+				store.set(taken, makeEntries(t, 3, 2, taken))
+				if err := p.Save(context.Background()); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	for range 5 {
+		mock.Add(time.Second)
+	}
+	wg.Wait()
+	final := makeEntries(t, 4, 4, time.Unix(999, 0))
+	store.set(time.Unix(999, 0), final)
+	require.NoError(t, p.Close())
+	requireLoads(t, sink, time.Unix(999, 0), final)
+}
