@@ -12,6 +12,7 @@ import (
 	upstream "github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoreds"
 	"github.com/stretchr/testify/require"
 
+	compat "github.com/pstoremigrate/pstoremigrate/compat/pstoreds"
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds/legacy"
 )
 
@@ -104,6 +105,18 @@ func TestScrubRemovesPrivateKeysOnly(t *testing.T) {
 			again, err := Scrub(ctx, s.Dir)
 			require.NoError(t, err)
 			require.Empty(t, again.Removed)
+
+			// And so does compat/pstoreds, which imports it.
+			d, err = OpenDatastore(s.Dir, false)
+			require.NoError(t, err)
+			cps, err := compat.NewPeerstore(ctx, d, compat.DefaultOpts())
+			require.NoError(t, err)
+			rep := cps.MigrationReport()
+			require.Equal(t, 5, rep.Peers)
+			require.Zero(t, rep.PrivKeysDeleted)
+			require.Zero(t, rep.Skipped)
+			require.NoError(t, cps.Close())
+			require.NoError(t, d.Close())
 		})
 	}
 }
