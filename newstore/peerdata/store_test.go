@@ -278,7 +278,7 @@ func TestCloseEndsSubscriptions(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
-	s, mock := newMockStore(t, WithSweepInterval(time.Millisecond))
+	s, mock := newMockStore(t, WithSweepInterval(50*time.Millisecond))
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {

@@ -190,7 +190,7 @@ func TestInternedProtocolsShareStorage(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
-	s, mock := newMockStore(t, WithSweepInterval(time.Millisecond), WithGracePeriod(time.Second))
+	s, mock := newMockStore(t, WithSweepInterval(100*time.Millisecond), WithGracePeriod(time.Second))
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
