@@ -168,3 +168,51 @@ func TestCertifiedAddrBookFollowsHostStore(t *testing.T) {
 	_, ok := peerstore.GetCertifiedAddrBook(New(h))
 	assert.True(t, ok)
 }
+
+// A set written through a view stands until identify says otherwise, as
+// identify's SetProtocols overwrites a legacy store's set.
+func TestIdentifyReplacesSetWrittenThroughView(t *testing.T) {
+	local := newHost(t, hostConfig{minimal: true})
+	ps := New(local)
+	remote := newHost(t, hostConfig{})
+	connect(t, local, remote)
+	rp := remote.ID()
+
+	require.NoError(t, ps.SetProtocols(rp, "/written/by/hand"))
+	got, err := ps.GetProtocols(rp)
+	require.NoError(t, err)
+	assert.Equal(t, []protocol.ID{"/written/by/hand"}, got)
+
+	remote.SetStreamHandler(echo, handleEcho) // identify push
+	waitFor(t, func() bool {
+		got, _ := ps.GetProtocols(rp)
+		return len(got) > 1 && !contains(got, "/written/by/hand") && contains(got, echo)
+	}, "the push replaces the hand-written set")
+}
+
+func TestPeersAndRemovePeer(t *testing.T) {
+	local := newHost(t, hostConfig{minimal: true})
+	ps := New(local)
+	remote := newHost(t, hostConfig{})
+	connect(t, local, remote)
+	rp := remote.ID()
+	assert.Contains(t, ps.Peers(), rp)
+	assert.Equal(t, rp, ps.PeerInfo(rp).ID)
+	assert.NotEmpty(t, ps.PeerInfo(rp).Addrs)
+
+	ps.RemovePeer(rp)
+	got, err := ps.GetProtocols(rp)
+	require.NoError(t, err)
+	assert.Empty(t, got, "protocols forgotten until the next identify")
+	_, err = ps.Get(rp, "AgentVersion")
+	require.ErrorIs(t, err, peerstore.ErrNotFound)
+}
+
+func contains(list []protocol.ID, p protocol.ID) bool {
+	for _, x := range list {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}

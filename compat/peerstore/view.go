@@ -314,6 +314,9 @@ func (v *view) Peers() peer.IDSlice {
 // RemovePeer forgets p's metadata, protocols, latency and private key in the
 // state and in h.Peerstore(), as the legacy RemovePeer does.
 func (v *view) RemovePeer(p peer.ID) {
+	// Events already emitted would otherwise bring back what is removed: on
+	// a legacy store identify's writes precede any RemovePeer after Connect.
+	v.state.catchUp()
 	v.legacy.RemovePeer(p)
 	v.state.data.RemovePeer(p)
 	v.state.protos.RemovePeer(p)
