@@ -159,11 +159,31 @@ func TestImportCorruptEntries(t *testing.T) {
 			sum, err := Import(ctx, s.Dir, snap, WithSkipCorrupt(true))
 			require.NoError(t, err)
 			require.Equal(t, 4, sum.Imported.Peers)
-			require.Contains(t, sum.Skipped, Skip{Reason: skipCorrupt, Count: corruptEntries})
+			// The two corrupt metadata values are not imported, so
+			// not decoded either: they are counted as left behind.
+			require.Contains(t, sum.Skipped, Skip{Reason: skipCorrupt, Count: corruptEntries - 2})
 			require.Contains(t, sum.Skipped, Skip{Reason: skipNothingLeft, Count: 1})
-			require.Len(t, sum.Errors, corruptEntries)
+			require.Len(t, sum.Errors, corruptEntries-2)
+			require.Equal(t, Left{ExpiredAddrs: 4, PeersWithProtocols: 4, MetadataValues: 4, PrivKeys: 4}, sum.Left)
 		})
 	}
+}
+
+func TestImportIgnoresCorruptMetadataItLeavesBehind(t *testing.T) {
+	ctx := context.Background()
+	s := fillLegacy(t, Pebble, 3, false)
+	d, err := OpenDatastore(s.Dir, false)
+	require.NoError(t, err)
+	meta := legacy.MetadataPrefix.ChildString(encodeID(s.Peers[1].ID))
+	require.NoError(t, d.Put(ctx, meta.ChildString("protocols"), []byte("not gob")))
+	require.NoError(t, d.Put(ctx, meta.ChildString("ProtocolVersion"), []byte{0xff}))
+	require.NoError(t, d.Close())
+
+	sum, err := Import(ctx, s.Dir, filepath.Join(t.TempDir(), "peers.snap"))
+	require.NoError(t, err)
+	require.Equal(t, 3, sum.Imported.Peers)
+	require.Empty(t, sum.Skipped)
+	require.Equal(t, Left{ExpiredAddrs: 3, PeersWithProtocols: 3, MetadataValues: 4, PrivKeys: 3}, sum.Left)
 }
 
 func TestImportSkipsPeersWithOnlyAPrivateKey(t *testing.T) {

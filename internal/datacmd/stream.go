@@ -34,9 +34,13 @@ var legacyNamespaces = []ds.Key{legacy.AddrsPrefix, legacy.KeysPrefix, legacy.Me
 //
 // Decoding (mostly verifying signed records) is what costs, so batches are
 // decoded on every CPU at once; fn and onErr still see them one at a time,
-// in order, on the calling goroutine. onEntry, if not nil, is called for
-// every entry read, from another goroutine, before streamLegacy returns.
-func streamLegacy(ctx context.Context, d ds.Read, batchPeers int, onEntry func(),
+// in order, on the calling goroutine.
+//
+// onEntry, if not nil, sees the key of every entry read, and says whether
+// to decode it: a caller that only counts some entries spares their
+// decoding. It is called from another goroutine, and not after
+// streamLegacy returns.
+func streamLegacy(ctx context.Context, d ds.Read, batchPeers int, onEntry func(key string) (decode bool),
 	fn func(*legacy.Peer) error, onErr func(*legacy.EntryError)) error {
 	if batchPeers <= 0 {
 		batchPeers = defaultBatchPeers
@@ -132,7 +136,7 @@ func (j *decodeJob) decode(ctx context.Context) {
 // readBatches merges the namespaces' ordered streams into batches of
 // batchPeers peers' entries and hands each to emit, until emit returns
 // false or the entries run out.
-func readBatches(ctx context.Context, d ds.Read, batchPeers int, onEntry func(), emit func(ds.Read) bool) error {
+func readBatches(ctx context.Context, d ds.Read, batchPeers int, onEntry func(string) bool, emit func(ds.Read) bool) error {
 	streams := make([]*orderedStream, 0, len(legacyNamespaces))
 	defer func() {
 		for _, s := range streams {
@@ -169,11 +173,10 @@ func readBatches(ctx context.Context, d ds.Read, batchPeers int, onEntry func(),
 		}
 		for _, s := range streams {
 			for !s.done && s.peer == next {
-				if err := batch.Put(ctx, ds.RawKey(s.key), s.value); err != nil {
-					return err
-				}
-				if onEntry != nil {
-					onEntry()
+				if onEntry == nil || onEntry(s.key) {
+					if err := batch.Put(ctx, ds.RawKey(s.key), s.value); err != nil {
+						return err
+					}
 				}
 				if err := s.advance(); err != nil {
 					return err
