@@ -137,7 +137,10 @@ func TestProtocolWritesThroughView(t *testing.T) {
 	for i := range too {
 		too[i] = protocol.ID(string(rune('a'+i%26)) + string(rune(i)))
 	}
-	require.Error(t, ps.SetProtocols(p, too...), "past the cap is an error, not growth")
+	require.ErrorIs(t, ps.SetProtocols(p, too...), ErrTooManyProtocols, "past the cap is an error, not growth")
+	got, err = ps.GetProtocols(p)
+	require.NoError(t, err)
+	assert.Equal(t, []protocol.ID{"/z"}, got, "a refused write changes nothing")
 }
 
 func TestPrivateKeys(t *testing.T) {

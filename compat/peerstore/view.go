@@ -22,6 +22,14 @@ import (
 	"github.com/pstoremigrate/pstoremigrate/newstore/protocols"
 )
 
+// MaxProtocols is how many protocols a peer's set written through a view may
+// hold: as many as a connection keeps (protocols.DefaultMaxProtocolsPerConn).
+const MaxProtocols = protocols.DefaultMaxProtocolsPerConn
+
+// ErrTooManyProtocols is returned by Add/SetProtocols past MaxProtocols. Its
+// text is upstream pstoremem's, so code that matched on it keeps working.
+var ErrTooManyProtocols = errors.New("too many protocols")
+
 // view is one value New returned; all views of a host share its state.
 type view struct {
 	host   host.Host
@@ -269,9 +277,8 @@ func (v *view) writeProtocols(p peer.ID, edit func([]protocol.ID) []protocol.ID,
 	var errs []error
 	s.protoEditMu.Lock()
 	next := edit(s.protocols(p))
-	if len(next) > protocols.DefaultMaxProtocolsPerConn {
-		errs = append(errs, fmt.Errorf("compat/peerstore: protocols of %s: %d is more than the cap of %d",
-			p, len(next), protocols.DefaultMaxProtocolsPerConn))
+	if len(next) > MaxProtocols {
+		errs = append(errs, ErrTooManyProtocols)
 	} else if err := s.data.Put(p, protocolsOverrideKey{}, next, s.grace); err != nil {
 		errs = append(errs, fmt.Errorf("compat/peerstore: protocols of %s: %w", p, err))
 	}
