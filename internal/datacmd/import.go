@@ -27,8 +27,8 @@ type Format string
 // The formats Import writes.
 const (
 	// FormatAuto writes a datastore of the source's backend when the
-	// destination is an existing (empty) directory, a snapshot file
-	// otherwise.
+	// destination is an existing (empty) directory or ends in a path
+	// separator, a snapshot file otherwise.
 	FormatAuto Format = ""
 	// FormatSnapshot writes a newstore snapshot file, what
 	// newstore.NewFileSink loads.
@@ -357,7 +357,8 @@ func destination(to string, f Format, srcBackend Backend) (Format, error) {
 	}
 	if f == FormatAuto {
 		f = FormatSnapshot
-		if exists && fi.IsDir() {
+		// "new/" names a directory as surely as an existing one does.
+		if (exists && fi.IsDir()) || strings.HasSuffix(to, string(filepath.Separator)) {
 			f = Format(srcBackend)
 		}
 	}

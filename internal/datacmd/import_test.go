@@ -94,15 +94,16 @@ func TestImportToCompatDatastore(t *testing.T) {
 	}
 }
 
-func TestImportIntoExistingEmptyDirWritesADatastore(t *testing.T) {
+func TestImportToADirectoryWritesADatastore(t *testing.T) {
 	s := fillLegacy(t, Pebble, 2, false)
-	dst := t.TempDir()
-	sum, err := Import(context.Background(), s.Dir, dst)
-	require.NoError(t, err)
-	require.Equal(t, FormatPebble, sum.Format)
-	r, err := Inspect(context.Background(), dst)
-	require.NoError(t, err)
-	require.Equal(t, 2, r.Snapshot.Peers)
+	for _, dst := range []string{t.TempDir(), filepath.Join(t.TempDir(), "new") + string(filepath.Separator)} {
+		sum, err := Import(context.Background(), s.Dir, dst)
+		require.NoError(t, err)
+		require.Equal(t, FormatPebble, sum.Format)
+		r, err := Inspect(context.Background(), dst)
+		require.NoError(t, err)
+		require.Equal(t, 2, r.Snapshot.Peers)
+	}
 }
 
 func TestImportInBatchesMatchesOneBatch(t *testing.T) {
