@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	kbucket "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -164,4 +165,21 @@ func TestReleaseByHand(t *testing.T) {
 	<-st.closed
 	assert.NotSame(t, st, New(h).(*certifiedView).state, "a later New starts a fresh state")
 	Release(h)
+}
+
+// Two states can share a host's bus for a moment (Release, then New at
+// once); each waits for its own barrier only.
+func TestTwoStatesOnOneBus(t *testing.T) {
+	h := newHost(t, hostConfig{})
+	cfg := config{grace: DefaultGracePeriod, clock: clock.New()}
+	a, err := newState(h, cfg)
+	require.NoError(t, err)
+	defer a.close()
+	b, err := newState(h, cfg)
+	require.NoError(t, err)
+	defer b.close()
+	require.NotPanics(t, func() {
+		a.catchUp()
+		b.catchUp()
+	})
 }

@@ -54,7 +54,12 @@ type latencyKey struct{}
 
 // barrierEvent travels through the state's own subscription: once the event
 // goroutine sees it, every event emitted before it has been handled.
-type barrierEvent struct{ done chan struct{} }
+// owner tells states apart: two can share a bus for a moment (a Release
+// followed at once by New), and only the emitter's may close done.
+type barrierEvent struct {
+	owner any
+	done  chan struct{}
+}
 
 // tracker is what the state learns from events, without the host wiring:
 // the benchmarks drive it alone.
@@ -175,7 +180,9 @@ func (s *state) handleEvents() {
 	defer s.wg.Done()
 	for e := range s.sub.Out() {
 		if b, ok := e.(barrierEvent); ok {
-			close(b.done)
+			if b.owner == s {
+				close(b.done)
+			}
 			continue
 		}
 		s.consume(e)
@@ -186,7 +193,7 @@ func (s *state) handleEvents() {
 // far, or barrierTimeout, or the state closes.
 func (s *state) catchUp() {
 	done := make(chan struct{})
-	if err := s.barrier.Emit(barrierEvent{done: done}); err != nil {
+	if err := s.barrier.Emit(barrierEvent{owner: s, done: done}); err != nil {
 		return
 	}
 	t := time.NewTimer(barrierTimeout)
