@@ -67,7 +67,11 @@
 //
 // Events are handled on the state's goroutine. So that legacy code that
 // asks right after h.Connect (which waits for identify) gets its answer, a
-// read that finds no protocols for a peer with a connection the state has not
-// seen identified first waits for the state to catch up with events already
-// emitted.
+// read that finds no protocols or agent for a peer with a connection whose
+// identify has finished, but that the state has not seen, first waits for the
+// state to handle the events already emitted. One case stays out of reach: a
+// handler of EvtPeerIdentificationCompleted asking a view about that very
+// event's peer may run before the state received the event (the bus hands an
+// event to its subscribers one after the other); such code should read the
+// event's own fields, which is what the new API wants anyway.
 package peerstore
