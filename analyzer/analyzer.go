@@ -110,11 +110,7 @@ func run(pass *analysis.Pass) (any, error) {
 // findDeps returns the packages this analyzer cares about among pkg and
 // its transitive imports, keyed by path.
 func findDeps(pkg *types.Package) map[string]*types.Package {
-	wanted := map[string]bool{
-		corePeerstorePath:   true,
-		coreHostPath:        true,
-		compatPeerstorePath: true,
-	}
+	wanted := map[string]bool{corePeerstorePath: true, coreHostPath: true}
 	found := make(map[string]*types.Package)
 	seen := make(map[*types.Package]bool)
 	var visit func(p *types.Package)
@@ -154,7 +150,6 @@ type hostRewrite struct {
 type checker struct {
 	pass      *analysis.Pass
 	insp      *inspector.Inspector
-	deps      map[string]*types.Package
 	hostIface *types.Interface // core/host.Host, nil when not a dependency
 	peerstore types.Type       // core/peerstore.Peerstore
 	// legacySigs holds the signature of each legacy-only method of
@@ -169,7 +164,6 @@ func newChecker(pass *analysis.Pass, deps map[string]*types.Package) *checker {
 	c := &checker{
 		pass:       pass,
 		insp:       pass.ResultOf[inspect.Analyzer].(*inspector.Inspector),
-		deps:       deps,
 		legacySigs: make(map[string]*types.Signature),
 	}
 	if obj, ok := deps[corePeerstorePath].Scope().Lookup("Peerstore").(*types.TypeName); ok {

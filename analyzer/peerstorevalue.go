@@ -28,24 +28,22 @@ func (c *checker) checkPeerstoreValues() {
 			}
 			rw = &hostRewrite{call: n, host: host}
 		case *ast.Ident:
-			// Only locals holding the host's store: `ps := h.Peerstore()`.
+			// Only locals that may hold the host's store: `ps := h.Peerstore()`.
 			v, ok := info.Uses[n].(*types.Var)
 			if !ok || v.IsField() || !types.Identical(v.Type(), c.peerstore) {
 				continue
 			}
-			dest, _ := c.destination(cur)
-			if dest == nil || !c.legacyOnly(dest) {
-				continue
-			}
-			kind, r := c.source(n)
-			if kind != hostSource {
-				continue
-			}
-			rw = r[0]
 		}
 		dest, how := c.destination(cur)
 		if dest == nil || !c.legacyOnly(dest) {
 			continue
+		}
+		if rw == nil {
+			kind, rws := c.source(cur.Node().(*ast.Ident))
+			if kind != hostSource {
+				continue
+			}
+			rw = rws[0]
 		}
 		expr := cur.Node().(ast.Expr)
 		c.findings = append(c.findings, finding{
