@@ -49,8 +49,9 @@ the source read-only and in batches, so memory stays bounded, and carries
 over the live addresses, public keys and signed records; it prints what it
 imported, what it skipped and why, and what it left behind: expired
 addresses, protocols and metadata (identify reports them again), and the
-private keys, which stay in the source until it is scrubbed. An entry that
-does not decode stops the import unless -skip-corrupt is given. A progress
+private keys, which stay in the source until it is scrubbed. An address
+record or key that does not decode stops the import unless -skip-corrupt is
+given (metadata is left behind, so it is counted, not decoded). A progress
 bar is drawn on standard error when it is a terminal, or with -progress.
 -json prints the summary as one JSON object.
 

@@ -29,12 +29,13 @@
 //	3  findings: lint found legacy-only uses; fix left some that it could
 //	   not rewrite safely
 //
-// lint and fix delegate package loading to "go vet -vettool" and
-// "go fix -fixtool" with this very binary as the tool, so they reuse the
-// build cache and the go command's per-package parallelism: on a warm cache
-// lint costs about what go vet costs. The binary therefore also speaks the
-// vet/fix tool protocol (-V=full, -flags, unit.cfg), and can be used
-// directly:
+// lint and fix load and analyze packages through "go vet -vettool" with
+// this very binary as the tool, so they reuse the build cache and the go
+// command's per-package parallelism: lint costs about what go vet costs
+// (BenchmarkLintVsGoVet). fix applies the suggested fixes from go vet's JSON
+// itself, in rounds, so that overlapping fixes are applied in a later round
+// rather than dropped. The binary also speaks the vet/fix tool protocol
+// (-V=full, -flags, unit.cfg), and can be used directly:
 //
 //	go vet -vettool=$(which pstoremigrate) ./...
 //	go fix -fixtool=$(which pstoremigrate) ./...

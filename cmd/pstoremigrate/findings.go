@@ -26,8 +26,17 @@ type finding struct {
 	Message  string `json:"message"`
 	URL      string `json:"url,omitempty"` // the MIGRATION.md section
 	Fixable  bool   `json:"fixable"`       // fix can rewrite it
-	// Files that the suggested fix edits, absolute; not part of the output.
-	fixFiles []string
+	// The edits of the first suggested fix; not part of the output.
+	fix []edit
+}
+
+// An edit replaces the bytes [Start, End) of a file with New, as in the
+// go vet JSON protocol.
+type edit struct {
+	Filename string `json:"filename"` // absolute
+	Start    int    `json:"start"`
+	End      int    `json:"end"`
+	New      string `json:"new"`
 }
 
 func (f finding) posn() string { return fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Col) }
@@ -62,9 +71,7 @@ type vetDiagnostic struct {
 	Posn           string `json:"posn"`
 	Message        string `json:"message"`
 	SuggestedFixes []struct {
-		Edits []struct {
-			Filename string `json:"filename"`
-		} `json:"edits"`
+		Edits []edit `json:"edits"`
 	} `json:"suggested_fixes"`
 }
 
@@ -177,11 +184,7 @@ func toFinding(cwd string, d vetDiagnostic) (finding, error) {
 		Fixable:  len(d.SuggestedFixes) > 0,
 	}
 	if f.Fixable {
-		for _, e := range d.SuggestedFixes[0].Edits {
-			if !slices.Contains(f.fixFiles, e.Filename) {
-				f.fixFiles = append(f.fixFiles, e.Filename)
-			}
-		}
+		f.fix = d.SuggestedFixes[0].Edits
 	}
 	return f, nil
 }

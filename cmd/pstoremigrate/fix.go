@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"slices"
+
+	"github.com/pstoremigrate/pstoremigrate/cmd/pstoremigrate/internal/diff"
 )
 
 var fixCmd = &command{
@@ -40,8 +42,8 @@ func init() {
 	register(fixCmd)
 }
 
-// maxFixRounds bounds the re-runs that pick up fixes "go fix" dropped
-// because they overlapped others; each round must make progress.
+// maxFixRounds bounds the rounds that apply fixes deferred because they
+// overlapped others; each round must make progress.
 const maxFixRounds = 4
 
 func runFix(inv *invocation, args []string) int {
@@ -62,20 +64,30 @@ func runFix(inv *invocation, args []string) int {
 		return exitOK
 	}
 	if *diff {
-		return fixDiff(inv, pkgs, before)
+		return fixDiff(inv, before)
 	}
 
-	originals, err := readFixTargets(before)
-	if err != nil {
-		return reportError(inv, "fix", err)
-	}
+	originals := make(map[string][]byte) // content before the first round
 	after := before
+	var generated []finding
 	var added string // the version of thisModule that fix added to go.mod
-	for round := 0; round < maxFixRounds && countFixable(after) > 0; round++ {
-		if _, _, err := runGo(append([]string{"fix", "-fixtool=" + inv.Self}, pkgs...)); err != nil {
+	for round := 0; round < maxFixRounds && countFixable(after) > len(generated); round++ {
+		plan, err := planFixes(after)
+		if err != nil {
 			return reportError(inv, "fix", err)
 		}
-		prev := countFixable(after)
+		generated = plan.generated
+		if plan.applied == 0 {
+			break
+		}
+		for name, data := range plan.old {
+			if _, ok := originals[name]; !ok {
+				originals[name] = data
+			}
+		}
+		if err := plan.write(); err != nil {
+			return reportError(inv, "fix", err)
+		}
 		after, err = collectFindings(inv, pkgs)
 		if needsThisModule(err) && added == "" {
 			// The fixes import compat packages that go.mod does not
@@ -85,15 +97,12 @@ func runFix(inv *invocation, args []string) int {
 			}
 		}
 		if err != nil {
-			// Files may have changed already: say which before failing.
+			// Files have changed already: say which before failing.
 			if changed, cerr := changedFiles(originals); cerr == nil && len(changed) > 0 {
 				fmt.Fprint(inv.Stdout, "pstoremigrate: ")
 				printChanged(inv, changed)
 			}
 			return reportError(inv, "fix", fmt.Errorf("checking the fixed code: %w", err))
-		}
-		if countFixable(after) >= prev {
-			break // no progress: the remaining fixes do not apply
 		}
 	}
 
@@ -107,6 +116,7 @@ func runFix(inv *invocation, args []string) int {
 	if added != "" {
 		fmt.Fprintf(inv.Stdout, "pstoremigrate: go.mod now requires %s %s (the fixes import its compat packages)\n", thisModule, added)
 	}
+	reportGenerated(inv.Stdout, generated)
 	return reportLeft(inv.Stdout, after)
 }
 
@@ -119,15 +129,17 @@ func printChanged(inv *invocation, changed []string) {
 	}
 }
 
-// fixDiff prints what fix would change, as "go fix -diff" renders it.
-func fixDiff(inv *invocation, pkgs []string, findings []finding) int {
-	stdout, stderr, err := runGo(append([]string{"fix", "-fixtool=" + inv.Self, "-diff"}, pkgs...))
-	// "go fix -diff" exits 1, silently, when the diff is not empty (like
-	// gofmt -d); only an exit with something on stderr is a failure.
-	if err != nil && (len(stdout) == 0 || len(bytes.TrimSpace(stderr)) > 0) {
+// fixDiff prints what one round of fix would change as a unified diff.
+func fixDiff(inv *invocation, findings []finding) int {
+	plan, err := planFixes(findings)
+	if err != nil {
 		return reportError(inv, "fix", err)
 	}
-	inv.Stdout.Write(stdout)
+	cwd, _ := os.Getwd()
+	for _, name := range plan.changed() {
+		short := shortPath(cwd, name)
+		inv.Stdout.Write(diff.Diff(short+" (old)", plan.old[name], short+" (new)", plan.files[name]))
+	}
 	var manual []finding
 	for _, f := range findings {
 		if !f.Fixable {
@@ -135,8 +147,24 @@ func fixDiff(inv *invocation, pkgs []string, findings []finding) int {
 		}
 	}
 	fmt.Fprintf(inv.Stderr, "pstoremigrate: the diff fixes %d of %d %s; nothing was changed (run without -diff to apply)\n",
-		countFixable(findings), len(findings), plural(len(findings), "finding", "findings"))
+		plan.applied, len(findings), plural(len(findings), "finding", "findings"))
+	if plan.deferred > 0 {
+		fmt.Fprintf(inv.Stderr, "pstoremigrate: %d more %s overlap those and would be applied in a further round\n",
+			plan.deferred, plural(plan.deferred, "fix", "fixes"))
+	}
+	reportGenerated(inv.Stderr, plan.generated)
 	return reportLeft(inv.Stderr, manual)
+}
+
+// reportGenerated lists findings whose fix would edit a generated file.
+func reportGenerated(w io.Writer, gen []finding) {
+	if len(gen) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "pstoremigrate: not fixed, in generated files (change the generator, or re-generate with compat):\n")
+	for _, f := range gen {
+		fmt.Fprintf(w, "%s: %s\n", f.posn(), f.Message)
+	}
 }
 
 // reportLeft lists the findings fix leaves to a person and returns the exit
@@ -161,25 +189,6 @@ func countFixable(fs []finding) int {
 		}
 	}
 	return n
-}
-
-// readFixTargets reads every file a fix would edit, to tell afterwards which
-// ones changed.
-func readFixTargets(fs []finding) (map[string][]byte, error) {
-	orig := make(map[string][]byte)
-	for _, f := range fs {
-		for _, name := range f.fixFiles {
-			if _, ok := orig[name]; ok {
-				continue
-			}
-			data, err := os.ReadFile(name)
-			if err != nil {
-				return nil, fmt.Errorf("reading a file to fix: %w", err)
-			}
-			orig[name] = data
-		}
-	}
-	return orig, nil
 }
 
 func changedFiles(orig map[string][]byte) ([]string, error) {

@@ -20,8 +20,7 @@ func TestFixDiffChangesNothing(t *testing.T) {
 
 	r := runIn(t, app, bin, "fix", "-diff", "./...")
 	require.Contains(t, []int{exitOK, exitFindings}, r.code, r.stderr)
-	require.Contains(t, r.stdout, "--- "+filepath.Join(app, "node.go"))
-	require.Contains(t, r.stdout, "+++ ")
+	require.Contains(t, r.stdout, "--- node.go (old)\n+++ node.go (new)\n")
 	require.Contains(t, r.stdout, "+\t\"github.com/pstoremigrate/pstoremigrate/compat/pstoremem\"")
 	require.Contains(t, r.stdout, "-\t\"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem\"")
 	require.Contains(t, r.stdout, ".New(h)", "h.Peerstore() becomes peerstore.New(h)")
