@@ -21,44 +21,46 @@
 //
 // # Fixes
 //
-// Where the value comes from X.Peerstore() on a host.Host (directly, or
-// through a local variable assigned exactly once), the fix rewrites that
-// expression to peerstore.New(X) of package
-// github.com/pstoremigrate/pstoremigrate/compat/peerstore. New returns the
-// core interface type, so no expression changes type. The import is added
-// under "peerstore" when that name is free in the file, otherwise under
-// "compatpeerstore" (then "compatpeerstore2", ...), checking the file,
-// package and every rewritten position for clashes. Import swaps replace the
-// path in place; drivers that format the result (go fix, the checker's
-// -fix) then sort the import block.
+// Where the value comes from X.Peerstore() on a host.Host, the fix rewrites
+// that expression to peerstore.New(X) of package
+// github.com/pstoremigrate/pstoremigrate/compat/peerstore, at the place the
+// value comes from: the chain, or the declaration of a local variable
+// assigned exactly once, or every place an unexported field of the package
+// is filled when it is only ever filled that way (or with compat). New
+// returns the core interface type, so no expression changes type. When the
+// rewritten expression is not on the reported line, the diagnostic's Related
+// information points at it.
 //
-// Fixed code is a fixed point: calls on a value that comes from the compat
-// package's New (directly, through a local, or through an unexported field
-// that only ever holds it) are the compat shortcut and are not reported, so
-// a second run neither reports nor changes them. A call through an
-// unexported field that only ever holds h.Peerstore() is reported without a
-// fix of its own: the fix where h.Peerstore() is stored settles it.
+// The import is added under "peerstore" when that name is free in the
+// file, otherwise under "compatpeerstore" (then "compatpeerstore2", ...),
+// checking the file, the package and every rewritten position for clashes;
+// an existing import of compat/peerstore is reused where its name is not
+// shadowed. It goes in sorted position in the third-party group. Import
+// swaps of upstream pstoremem and pstoreds replace the path in place (also
+// the fix of calls on those stores); drivers that format the result (go
+// fix, the checker's -fix) then sort the block.
+//
+// Fixed code is a fixed point: a value that comes from the compat package's
+// New, through the same chains, locals and fields, is the compat shortcut
+// and is not reported, so a second run neither reports nor changes it.
 //
 // No fix is offered, and the message says what to do by hand, when:
 //   - the receiver is not traceable to X.Peerstore() of a host (a parameter,
-//     an exported or escaping struct field, an embedded interface, a variable
-//     assigned more than once, a method expression): the code that creates
-//     the value must pass peerstore.New(h);
+//     an exported or address-taken field, an embedded field or interface, a
+//     variable assigned more than once, a method expression): the code that
+//     creates the value must pass peerstore.New(h);
 //   - PrivKey or AddPrivKey is called with a peer other than the host's own
-//     X.ID(), or PeersWithKeys is called: the new store keeps no private
-//     keys, the owner of a key keeps it;
-//   - a method is called on an upstream pstoremem or pstoreds store: the
-//     import swap (which is fixed) moves it to compat, whose stores keep the
-//     legacy API on purpose and are not reported.
-//
-// When the fix rewrites a local's declaration rather than the reported
-// expression, the diagnostic's Related information points at it.
+//     X.ID(), a method value of them is taken, or PeersWithKeys is called:
+//     the new store keeps no private keys, the owner of a key keeps it;
+//   - a method is called on an upstream pstoremem or pstoreds store created
+//     in another package: the import swap there moves it to compat, whose
+//     stores keep the legacy API on purpose and are not reported.
 //
 // Packages under github.com/pstoremigrate/pstoremigrate/compat/ and
 // github.com/libp2p/go-libp2p/p2p/host/peerstore implement the legacy API on
 // purpose and are not checked, and neither is a host's own Peerstore method
-// returning the store it wraps. A package that does not depend
-// on github.com/libp2p/go-libp2p/core/peerstore costs one walk of its import
+// returning the store it wraps. A package that does not depend on
+// github.com/libp2p/go-libp2p/core/peerstore costs one walk of its import
 // graph.
 //
 // # MIGRATION.md anchors
