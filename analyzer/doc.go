@@ -49,9 +49,10 @@
 //     an exported or address-taken field, an embedded field or interface, a
 //     variable assigned more than once, a method expression): the code that
 //     creates the value must pass peerstore.New(h);
-//   - PrivKey or AddPrivKey is called with a peer other than the host's own
-//     X.ID(), a method value of them is taken, or PeersWithKeys is called:
-//     the new store keeps no private keys, the owner of a key keeps it;
+//   - PrivKey or AddPrivKey is called on X.Peerstore() (or a local holding
+//     it) with a peer other than the host's own X.ID(), a method value of
+//     them is taken, or PeersWithKeys is called: the new store keeps no
+//     private keys, the owner of a key keeps it;
 //   - a method is called on an upstream pstoremem or pstoreds store created
 //     in another package: the import swap there moves it to compat, whose
 //     stores keep the legacy API on purpose and are not reported.
