@@ -52,6 +52,9 @@ var (
 
 type peerState struct {
 	addrs []addrEntry
+	// pending holds restored addresses not parsed yet; any use of the peer
+	// parses them into addrs first (see materializeLocked).
+	pending []pendingAddr
 	// record is the marshalled envelope of the peer's certified record.
 	record    []byte
 	recordSeq uint64
@@ -71,8 +74,54 @@ type addrEntry struct {
 	expiry int64 // unix nanoseconds, saturated for permanent and connected TTLs
 }
 
-func (e *addrEntry) connected() bool        { return isConnectedTTL(e.ttl) }
-func (e *addrEntry) expired(now int64) bool { return now >= e.expiry }
+func (e addrEntry) connected() bool        { return isConnectedTTL(e.ttl) }
+func (e addrEntry) expired(now int64) bool { return now >= e.expiry }
+func (e addrEntry) expiresAt() int64       { return e.expiry }
+
+// pendingAddr is a restored address still in binary form.
+type pendingAddr struct {
+	raw    []byte
+	ttl    time.Duration
+	expiry int64
+}
+
+func (e pendingAddr) connected() bool        { return isConnectedTTL(e.ttl) }
+func (e pendingAddr) expired(now int64) bool { return now >= e.expiry }
+func (e pendingAddr) expiresAt() int64       { return e.expiry }
+
+// slot is what the cap and expiry rules need of an address, parsed or not.
+type slot interface {
+	connected() bool
+	expired(now int64) bool
+	expiresAt() int64
+}
+
+// evictionVictim counts the unconnected addresses of s and picks the one
+// that expires first (-1 if none): the one a full peer gives up.
+func evictionVictim[T slot](s []T) (unconnected, victim int) {
+	victim = -1
+	for i := range s {
+		if s[i].connected() {
+			continue
+		}
+		unconnected++
+		if victim < 0 || s[i].expiresAt() < s[victim].expiresAt() {
+			victim = i
+		}
+	}
+	return unconnected, victim
+}
+
+func hasLive[T slot](s []T, now int64) bool {
+	for i := range s {
+		if !s[i].expired(now) {
+			return true
+		}
+	}
+	return false
+}
+
+func (ps *peerState) numAddrs() int { return len(ps.addrs) + len(ps.pending) }
 
 // isConnectedTTL matches upstream: PermanentAddrTTL and ConnectedAddrTTL
 // never expire and are not counted against the unconnected caps.
@@ -146,6 +195,24 @@ func (ab *AddrBook) GC() {
 }
 
 func (ab *AddrBook) dropExpiredLocked(ps *peerState, now int64) {
+	if ps.pending != nil {
+		// Expiry needs no parsing: collect without it.
+		kept := ps.pending[:0]
+		for _, e := range ps.pending {
+			if e.expired(now) {
+				if !e.connected() {
+					ab.unconnAddr--
+				}
+				continue
+			}
+			kept = append(kept, e)
+		}
+		clear(ps.pending[len(kept):])
+		ps.pending = kept
+		if len(kept) == 0 {
+			ps.pending = nil
+		}
+	}
 	kept := ps.addrs[:0]
 	for _, e := range ps.addrs {
 		if e.expired(now) {
@@ -163,11 +230,11 @@ func (ab *AddrBook) dropExpiredLocked(ps *peerState, now int64) {
 // tidyLocked applies the invariants after a change: a record lives only as
 // long as the peer has addresses, and a peer with nothing is forgotten.
 func (ab *AddrBook) tidyLocked(p peer.ID, ps *peerState) {
-	if len(ps.addrs) == 0 && ps.record != nil {
+	if ps.numAddrs() == 0 && ps.record != nil {
 		ps.record, ps.recordSeq = nil, 0
 		ab.records--
 	}
-	if len(ps.addrs) == 0 && !ps.hasKey {
+	if ps.numAddrs() == 0 && !ps.hasKey {
 		delete(ab.peers, p)
 	}
 	if len(ps.addrs) == 0 && cap(ps.addrs) > 0 {
@@ -176,18 +243,69 @@ func (ab *AddrBook) tidyLocked(p peer.ID, ps *peerState) {
 }
 
 func clearTail(s []addrEntry, from int) {
-	for i := from; i < len(s); i++ {
-		s[i] = addrEntry{}
-	}
+	clear(s[from:])
 }
 
-func (ab *AddrBook) stateLocked(p peer.ID) *peerState {
+// peerLocked returns p's state ready for use (restored addresses parsed),
+// or nil.
+func (ab *AddrBook) peerLocked(p peer.ID) *peerState {
 	ps := ab.peers[p]
+	if ps != nil && ps.pending != nil {
+		ab.materializeLocked(p, ps)
+	}
+	return ps
+}
+
+// stateLocked is peerLocked that creates the state if p has none.
+func (ab *AddrBook) stateLocked(p peer.ID) *peerState {
+	ps := ab.peerLocked(p)
 	if ps == nil {
 		ps = &peerState{}
 		ab.peers[p] = ps
 	}
 	return ps
+}
+
+// materializeLocked parses p's restored addresses. One that does not parse,
+// or names another peer, is dropped: the snapshot's checksums make that a
+// snapshot written by something else than this package.
+func (ab *AddrBook) materializeLocked(p peer.ID, ps *peerState) {
+	pending := ps.pending
+	ps.pending = nil
+	if cap(ps.addrs)-len(ps.addrs) < len(pending) {
+		ps.addrs = slices.Grow(ps.addrs, len(pending))
+	}
+	for _, e := range pending {
+		m, err := ma.NewMultiaddrBytes(e.raw)
+		var addr ma.Multiaddr
+		ok := err == nil
+		if ok {
+			addr, ok = normalize(p, m)
+		}
+		if ok && findAddr(ps.addrs, addr) < 0 {
+			ps.addrs = append(ps.addrs, addrEntry{addr: addr, ttl: e.ttl, expiry: e.expiry})
+			continue
+		}
+		if !e.connected() {
+			ab.unconnAddr--
+		}
+	}
+}
+
+// rlockPeer takes the read lock and returns p's state with its restored
+// addresses parsed; parsing needs the write lock, taken only the first time.
+func (ab *AddrBook) rlockPeer(p peer.ID) *peerState {
+	ab.mu.RLock()
+	ps := ab.peers[p]
+	if ps == nil || ps.pending == nil {
+		return ps
+	}
+	ab.mu.RUnlock()
+	ab.mu.Lock()
+	ab.peerLocked(p)
+	ab.mu.Unlock()
+	ab.mu.RLock()
+	return ab.peers[p]
 }
 
 func findAddr(addrs []addrEntry, a ma.Multiaddr) int {
@@ -293,16 +411,7 @@ func (ab *AddrBook) makeRoomLocked(ps *peerState, ttl time.Duration) bool {
 	if isConnectedTTL(ttl) || ab.cfg.maxAddrsPerPeer <= 0 {
 		return true
 	}
-	n, victim := 0, -1
-	for i := range ps.addrs {
-		if ps.addrs[i].connected() {
-			continue
-		}
-		n++
-		if victim < 0 || ps.addrs[i].expiry < ps.addrs[victim].expiry {
-			victim = i
-		}
-	}
+	n, victim := evictionVictim(ps.addrs)
 	if n < ab.cfg.maxAddrsPerPeer {
 		return true
 	}
@@ -338,7 +447,7 @@ func (ab *AddrBook) SetAddrs(p peer.ID, addrs []ma.Multiaddr, ttl time.Duration)
 	exp := expiryAt(now, ttl)
 	ab.mu.Lock()
 	defer ab.mu.Unlock()
-	ps := ab.peers[p]
+	ps := ab.peerLocked(p)
 	for _, a := range addrs {
 		addr, ok := normalize(p, a)
 		if !ok {
@@ -390,7 +499,7 @@ func (ab *AddrBook) UpdateAddrs(p peer.ID, oldTTL time.Duration, newTTL time.Dur
 	exp := expiryAt(now, newTTL)
 	ab.mu.Lock()
 	defer ab.mu.Unlock()
-	ps := ab.peers[p]
+	ps := ab.peerLocked(p)
 	if ps == nil {
 		return
 	}
@@ -415,9 +524,8 @@ func (ab *AddrBook) UpdateAddrs(p peer.ID, oldTTL time.Duration, newTTL time.Dur
 // Addrs returns the unexpired addresses of p.
 func (ab *AddrBook) Addrs(p peer.ID) []ma.Multiaddr {
 	now := ab.now()
-	ab.mu.RLock()
+	ps := ab.rlockPeer(p)
 	defer ab.mu.RUnlock()
-	ps := ab.peers[p]
 	if ps == nil {
 		return nil
 	}
@@ -434,15 +542,12 @@ func (ab *AddrBook) Addrs(p peer.ID) []ma.Multiaddr {
 func (ab *AddrBook) ClearAddrs(p peer.ID) {
 	ab.mu.Lock()
 	defer ab.mu.Unlock()
-	ps := ab.peers[p]
+	ps := ab.peerLocked(p)
 	if ps == nil {
 		return
 	}
-	for i := range ps.addrs {
-		if !ps.addrs[i].connected() {
-			ab.unconnAddr--
-		}
-	}
+	n, _ := evictionVictim(ps.addrs)
+	ab.unconnAddr -= n
 	ps.addrs = nil
 	ab.tidyLocked(p, ps)
 }
@@ -454,7 +559,7 @@ func (ab *AddrBook) PeersWithAddrs() peer.IDSlice {
 	defer ab.mu.RUnlock()
 	out := make(peer.IDSlice, 0, len(ab.peers))
 	for p, ps := range ab.peers {
-		if len(ps.addrs) > 0 {
+		if ps.numAddrs() > 0 {
 			out = append(out, p)
 		}
 	}
@@ -464,9 +569,9 @@ func (ab *AddrBook) PeersWithAddrs() peer.IDSlice {
 // AddrStream returns a channel that yields the addresses of p known now and
 // every new one, until ctx is done.
 func (ab *AddrBook) AddrStream(ctx context.Context, p peer.ID) <-chan ma.Multiaddr {
-	ab.mu.RLock()
+	ps := ab.rlockPeer(p)
 	var initial []ma.Multiaddr
-	if ps := ab.peers[p]; ps != nil {
+	if ps != nil {
 		initial = make([]ma.Multiaddr, 0, len(ps.addrs))
 		for i := range ps.addrs {
 			initial = append(initial, ps.addrs[i].addr)
@@ -510,7 +615,7 @@ func (ab *AddrBook) ConsumePeerRecord(env *record.Envelope, ttl time.Duration) (
 }
 
 func (ab *AddrBook) storeRecordLocked(p peer.ID, raw []byte, seq uint64, addrs []ma.Multiaddr, ttl time.Duration, now int64) (bool, error) {
-	ps := ab.peers[p]
+	ps := ab.peerLocked(p)
 	had := ps != nil && ps.record != nil
 	var prevAddrs []ma.Multiaddr
 	if had && !bytes.Equal(ps.record, raw) {
@@ -593,7 +698,7 @@ func (ab *AddrBook) GetPeerRecord(p peer.ID) *record.Envelope {
 	ab.mu.RLock()
 	ps := ab.peers[p]
 	var raw []byte
-	if ps != nil && ps.record != nil && hasLiveAddr(ps.addrs, now) {
+	if ps != nil && ps.record != nil && (hasLive(ps.addrs, now) || hasLive(ps.pending, now)) {
 		raw = ps.record
 	}
 	ab.mu.RUnlock()
@@ -606,13 +711,4 @@ func (ab *AddrBook) GetPeerRecord(p peer.ID) *record.Envelope {
 		return nil
 	}
 	return env
-}
-
-func hasLiveAddr(addrs []addrEntry, now int64) bool {
-	for i := range addrs {
-		if !addrs[i].expired(now) {
-			return true
-		}
-	}
-	return false
 }

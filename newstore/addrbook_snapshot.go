@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -83,6 +84,11 @@ func entryOf(p peer.ID, ps *peerState, now int64) PeerEntry {
 			live++
 		}
 	}
+	for i := range ps.pending {
+		if !ps.pending[i].expired(now) {
+			live++
+		}
+	}
 	live = min(live, MaxSnapshotAddrsPerPeer)
 	if live > 0 {
 		e.Addrs = make([]AddrEntry, 0, live)
@@ -92,6 +98,14 @@ func entryOf(p peer.ID, ps *peerState, now int64) PeerEntry {
 				continue
 			}
 			e.Addrs = append(e.Addrs, AddrEntry{Addr: a.addr, TTL: a.ttl, Expires: expiryTime(a.expiry)})
+		}
+		// Addresses never parsed since a restore go out as they came in.
+		for i := range ps.pending {
+			a := &ps.pending[i]
+			if a.expired(now) || len(e.Addrs) == live {
+				continue
+			}
+			e.Addrs = append(e.Addrs, AddrEntry{raw: a.raw, TTL: a.ttl, Expires: expiryTime(a.expiry)})
 		}
 		// A record is meaningless without addresses: it goes with them.
 		e.Record = ps.record
@@ -138,7 +152,7 @@ func (ab *AddrBook) Restore(r io.Reader) error {
 	staged := &AddrBook{cfg: ab.cfg, peers: make(map[peer.ID]*peerState), subs: newAddrSubs()}
 	now := ab.now()
 	for {
-		e, err := sr.Next()
+		e, err := sr.nextUnparsed()
 		if err == io.EOF {
 			break
 		}
@@ -179,29 +193,26 @@ func (ab *AddrBook) stageEntry(e *PeerEntry, now int64) error {
 	}
 	for _, a := range e.Addrs {
 		ttl, exp, ok := restoredTTL(a, now)
-		if !ok {
+		if !ok || slices.ContainsFunc(ps.pending, func(p pendingAddr) bool { return bytes.Equal(p.raw, a.raw) }) {
 			continue
 		}
-		addr, ok := normalize(e.ID, a.Addr)
-		if !ok || findAddr(ps.addrs, addr) >= 0 {
-			continue
-		}
-		if !isConnectedTTL(ttl) && ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs {
-			continue
-		}
-		if !ab.makeRoomLocked(ps, ttl) {
-			continue
-		}
-		ps.addrs = append(ps.addrs, addrEntry{addr: addr, ttl: ttl, expiry: exp})
 		if !isConnectedTTL(ttl) {
+			if ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs {
+				continue
+			}
+			if n, victim := evictionVictim(ps.pending); ab.cfg.maxAddrsPerPeer > 0 && n >= ab.cfg.maxAddrsPerPeer {
+				ps.pending = slices.Delete(ps.pending, victim, victim+1)
+				ab.unconnAddr--
+			}
 			ab.unconnAddr++
 		}
+		ps.pending = append(ps.pending, pendingAddr{raw: a.raw, ttl: ttl, expiry: exp})
 	}
-	if len(e.Record) > 0 && len(ps.addrs) > 0 && ab.records < ab.cfg.maxSignedRecords {
+	if len(e.Record) > 0 && len(ps.pending) > 0 && ab.records < ab.cfg.maxSignedRecords {
 		ps.record, ps.seqUnknown = e.Record, true
 		ab.records++
 	}
-	if len(ps.addrs) > 0 || ps.hasKey {
+	if len(ps.pending) > 0 || ps.hasKey {
 		ab.peers[e.ID] = ps
 	}
 	return nil
@@ -257,6 +268,11 @@ func inlinedKey(p peer.ID) ([]byte, bool) {
 
 // mergeLocked folds a restored peer into a live book.
 func (ab *AddrBook) mergeLocked(p peer.ID, in *peerState, now int64) {
+	// Merging compares addresses, so both sides are parsed; the staged
+	// book's counters are discarded with it.
+	unconn := ab.unconnAddr
+	ab.materializeLocked(p, in)
+	ab.unconnAddr = unconn
 	ps := ab.stateLocked(p)
 	if in.hasKey && !ps.hasKey {
 		ps.hasKey, ps.pubKey = true, in.pubKey

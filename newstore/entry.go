@@ -31,4 +31,9 @@ type AddrEntry struct {
 	// Expires is when the address expires; meaningless for permanent and
 	// connected addresses.
 	Expires time.Time
+
+	// raw is the binary multiaddr when Addr was left unparsed: the address
+	// book restores addresses without parsing them (parsing is most of a
+	// restore's cost) and parses a peer's on first use.
+	raw []byte
 }

@@ -230,7 +230,10 @@ func appendPeerBody(b []byte, e *PeerEntry, id []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(e.Addrs)))
 	for i := range e.Addrs {
 		a := &e.Addrs[i]
-		raw := a.Addr.Bytes()
+		raw := a.raw
+		if a.Addr != nil || raw == nil {
+			raw = a.Addr.Bytes()
+		}
 		if len(raw) == 0 {
 			return b, fmt.Errorf("peer %s: address %d is empty", e.ID, i)
 		}
@@ -393,10 +396,20 @@ func (sr *SnapshotReader) Taken() time.Time { return sr.taken }
 // (each carries its own checksum), but a caller that must not act on a
 // snapshot that fails as a whole should hold them until io.EOF.
 func (sr *SnapshotReader) Next() (*PeerEntry, error) {
+	return sr.nextEntry(false)
+}
+
+// nextUnparsed is Next for the address book's restore: addresses are
+// checked for shape but left in binary form (AddrEntry.raw).
+func (sr *SnapshotReader) nextUnparsed() (*PeerEntry, error) {
+	return sr.nextEntry(true)
+}
+
+func (sr *SnapshotReader) nextEntry(unparsed bool) (*PeerEntry, error) {
 	if sr.err != nil {
 		return nil, sr.err
 	}
-	e, err := sr.next()
+	e, err := sr.next(unparsed)
 	if err != nil {
 		sr.err = err
 		return nil, err
@@ -404,7 +417,7 @@ func (sr *SnapshotReader) Next() (*PeerEntry, error) {
 	return e, nil
 }
 
-func (sr *SnapshotReader) next() (*PeerEntry, error) {
+func (sr *SnapshotReader) next(unparsed bool) (*PeerEntry, error) {
 	blockOff := sr.off
 	kind := sr.scratch[:1]
 	if err := sr.readFull(kind, "block kind"); err != nil {
@@ -412,7 +425,7 @@ func (sr *SnapshotReader) next() (*PeerEntry, error) {
 	}
 	switch kind[0] {
 	case blockPeer:
-		return sr.readPeer(blockOff)
+		return sr.readPeer(blockOff, unparsed)
 	case blockEnd:
 		return nil, sr.readEnd()
 	default:
@@ -420,7 +433,7 @@ func (sr *SnapshotReader) next() (*PeerEntry, error) {
 	}
 }
 
-func (sr *SnapshotReader) readPeer(blockOff int64) (*PeerEntry, error) {
+func (sr *SnapshotReader) readPeer(blockOff int64, unparsed bool) (*PeerEntry, error) {
 	lenOff := sr.off
 	n, err := sr.readUvarint("peer block length")
 	if err != nil {
@@ -445,7 +458,7 @@ func (sr *SnapshotReader) readPeer(blockOff int64) (*PeerEntry, error) {
 	if binary.LittleEndian.Uint32(sum) != crc32.Checksum(body, castagnoli) && !sr.skipChecksums {
 		return nil, sr.fail(crcOff, ErrChecksum, fmt.Sprintf("peer block %d starting at byte %d", sr.count, blockOff))
 	}
-	e, err := decodePeerBody(body)
+	e, err := decodePeerBody(body, unparsed)
 	if err != nil {
 		var be *bodyError
 		if errors.As(err, &be) {
@@ -615,7 +628,7 @@ func (d *bodyDecoder) fixed64(what string) uint64 {
 	return v
 }
 
-func decodePeerBody(body []byte) (*PeerEntry, error) {
+func decodePeerBody(body []byte, unparsed bool) (*PeerEntry, error) {
 	d := &bodyDecoder{b: body}
 	idAt := d.pos
 	id := d.bytes("peer ID", MaxSnapshotPeerIDLen)
@@ -654,12 +667,20 @@ func decodePeerBody(body []byte) (*PeerEntry, error) {
 			d.fail(addrAt, "address %d is empty", i)
 			break
 		}
-		m, err := ma.NewMultiaddrBytes(raw)
-		if err != nil {
-			d.fail(addrAt, "address %d is not a valid multiaddr: %v", i, err)
-			break
+		if unparsed {
+			if err := checkMultiaddrShape(raw); err != nil {
+				d.fail(addrAt, "address %d is not a valid multiaddr: %v", i, err)
+				break
+			}
+			e.Addrs[i].raw = raw // copied out of the reused buffer below
+		} else {
+			m, err := ma.NewMultiaddrBytes(raw)
+			if err != nil {
+				d.fail(addrAt, "address %d is not a valid multiaddr: %v", i, err)
+				break
+			}
+			e.Addrs[i].Addr = m
 		}
-		e.Addrs[i].Addr = m
 		e.Addrs[i].TTL = time.Duration(d.varint("TTL"))
 		e.Addrs[i].Expires = nanosToTime(int64(d.fixed64("expiry")))
 	}
@@ -671,9 +692,13 @@ func decodePeerBody(body []byte) (*PeerEntry, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	// Copy out of the reused buffer: one allocation for the ID's string
-	// and one shared by the key and the record.
+	// Copy out of the reused buffer: one allocation for the ID's string,
+	// one shared by the key and the record, and for unparsed addresses one
+	// shared by all of them.
 	e.ID = peer.ID(string(id))
+	if unparsed {
+		copyRawAddrs(e.Addrs)
+	}
 	if len(pub)+len(rec) > 0 {
 		buf := make([]byte, len(pub)+len(rec))
 		copy(buf, pub)
@@ -686,4 +711,59 @@ func decodePeerBody(body []byte) (*PeerEntry, error) {
 		}
 	}
 	return e, nil
+}
+
+// copyRawAddrs moves the raw addresses out of the reader's reused buffer
+// into one allocation.
+func copyRawAddrs(addrs []AddrEntry) {
+	n := 0
+	for i := range addrs {
+		n += len(addrs[i].raw)
+	}
+	if n == 0 {
+		return
+	}
+	buf := make([]byte, 0, n)
+	for i := range addrs {
+		start := len(buf)
+		buf = append(buf, addrs[i].raw...)
+		addrs[i].raw = buf[start:len(buf):len(buf)]
+	}
+}
+
+// checkMultiaddrShape walks a binary multiaddr, checking that every
+// protocol code is known and every value has the length its protocol
+// allows, without building the multiaddr: what a restore needs to refuse a
+// foreign snapshot cheaply. Values are checked in full when parsed.
+func checkMultiaddrShape(b []byte) error {
+	for len(b) > 0 {
+		code, n := binary.Uvarint(b)
+		if n <= 0 {
+			return errors.New("bad protocol code varint")
+		}
+		b = b[n:]
+		p := ma.ProtocolWithCode(int(code))
+		if p.Code == 0 && p.Name == "" {
+			return fmt.Errorf("unknown protocol code %d", code)
+		}
+		var size int
+		switch {
+		case p.Size > 0:
+			size = p.Size / 8
+		case p.Size == 0:
+			size = 0
+		default:
+			l, n := binary.Uvarint(b)
+			if n <= 0 || l > uint64(len(b)-n) {
+				return fmt.Errorf("bad length of a %s value", p.Name)
+			}
+			b = b[n:]
+			size = int(l)
+		}
+		if size > len(b) {
+			return fmt.Errorf("%s value overruns the address", p.Name)
+		}
+		b = b[size:]
+	}
+	return nil
 }

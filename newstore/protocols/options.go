@@ -48,3 +48,14 @@ func WithSweepInterval(d time.Duration) Option {
 		}
 	}
 }
+
+// WithMaxRetainedPeers caps how many disconnected peers keep their set within
+// the grace period (DefaultMaxRetainedPeers by default); past it the
+// longest-disconnected are dropped first. n <= 0 keeps the default.
+func WithMaxRetainedPeers(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxRetained = n
+		}
+	}
+}

@@ -21,6 +21,10 @@ const (
 	// DefaultSweepInterval is how often peers past their grace period are
 	// freed. Queries never answer with them in any case.
 	DefaultSweepInterval = 10 * time.Second
+	// DefaultMaxRetainedPeers is how many disconnected peers may keep their
+	// set within the grace period; past it the longest-disconnected go first,
+	// so churn (or a peer-ID-cycling attacker) cannot grow the store.
+	DefaultMaxRetainedPeers = 100_000
 )
 
 // emptySet tells a peer known to advertise nothing from an unknown one.
@@ -35,6 +39,7 @@ type Store struct {
 	clock         clock.Clock
 	grace         time.Duration
 	maxPerConn    int
+	maxRetained   int
 	sweepInterval time.Duration
 
 	mu    sync.RWMutex
@@ -45,11 +50,22 @@ type Store struct {
 	// slice, not a set: appending costs far less than inserting into a large
 	// hash table, and peerState.pos makes removal O(1).
 	supporting map[handle][]*peerState
-	attached   map[*attachment]struct{}
-	closed     bool
+	// retained lists the peers kept after their last connection, in the
+	// order they lost it, which with one grace period is expiry order too.
+	// Entries go stale when the peer reconnects or is dropped; retainedCount
+	// counts the live ones.
+	retained      []retainedRef
+	retainedCount int
+	attached      map[*attachment]struct{}
+	closed        bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+}
+
+type retainedRef struct {
+	ps    *peerState
+	until int64
 }
 
 type connState struct {
@@ -77,6 +93,7 @@ func New(opts ...Option) *Store {
 		clock:         clock.New(),
 		grace:         DefaultGracePeriod,
 		maxPerConn:    DefaultMaxProtocolsPerConn,
+		maxRetained:   DefaultMaxRetainedPeers,
 		sweepInterval: DefaultSweepInterval,
 		conns:         make(map[network.Conn]*connState),
 		peers:         make(map[peer.ID]*peerState),
@@ -125,9 +142,10 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 			ps = &peerState{id: p}
 			s.peers[p] = ps
 		}
-		if len(ps.conns) == 0 {
+		if len(ps.conns) == 0 && ps.retainedUntil != 0 {
 			// The first live connection replaces what was retained.
 			ps.retainedUntil = 0
+			s.retainedCount--
 		}
 		ps.conns = append(ps.conns, c)
 	}
@@ -188,7 +206,31 @@ func (s *Store) ConnClosed(c network.Conn) {
 		s.dropPeerLocked(cs.peer, ps)
 		return
 	}
-	ps.retainedUntil = s.clock.Now().Add(s.grace).UnixNano()
+	until := s.clock.Now().Add(s.grace).UnixNano()
+	ps.retainedUntil = until
+	s.retained = append(s.retained, retainedRef{ps: ps, until: until})
+	s.retainedCount++
+	for s.retainedCount > s.maxRetained {
+		s.dropOldestRetainedLocked()
+	}
+}
+
+// live tells whether r still stands for a retained peer.
+func (s *Store) live(r retainedRef) bool {
+	return s.peers[r.ps.id] == r.ps && len(r.ps.conns) == 0 && r.ps.retainedUntil == r.until
+}
+
+// dropOldestRetainedLocked drops the peer that has been retained longest.
+func (s *Store) dropOldestRetainedLocked() {
+	for len(s.retained) > 0 {
+		r := s.retained[0]
+		s.retained[0] = retainedRef{}
+		s.retained = s.retained[1:]
+		if s.live(r) {
+			s.dropPeerLocked(r.ps.id, r.ps)
+			return
+		}
+	}
 }
 
 // RemovePeer forgets everything about p, its live connections' sets
@@ -394,6 +436,10 @@ func (s *Store) unindexLocked(h handle, i int32) {
 }
 
 func (s *Store) dropPeerLocked(p peer.ID, ps *peerState) {
+	if len(ps.conns) == 0 && ps.retainedUntil != 0 {
+		s.retainedCount--
+	}
+	ps.retainedUntil = 0 // makes any queue entry stale
 	s.setUnionLocked(ps, nil)
 	delete(s.peers, p)
 }
@@ -401,10 +447,29 @@ func (s *Store) dropPeerLocked(p peer.ID, ps *peerState) {
 func (s *Store) sweep() {
 	now := s.clock.Now().UnixNano()
 	s.mu.Lock()
-	for p, ps := range s.peers {
-		if len(ps.conns) == 0 && ps.retainedUntil <= now {
-			s.dropPeerLocked(p, ps)
+	// Expiry order is queue order: stop at the first live entry still in
+	// its grace period.
+	for len(s.retained) > 0 {
+		r := s.retained[0]
+		if s.live(r) && r.until > now {
+			break
 		}
+		s.retained[0] = retainedRef{}
+		s.retained = s.retained[1:]
+		if s.live(r) {
+			s.dropPeerLocked(r.ps.id, r.ps)
+		}
+	}
+	// Stale entries behind a live one wait for their turn; compact when
+	// they outnumber the live ones.
+	if len(s.retained) > 2*s.retainedCount+64 {
+		kept := make([]retainedRef, 0, s.retainedCount)
+		for _, r := range s.retained {
+			if s.live(r) {
+				kept = append(kept, r)
+			}
+		}
+		s.retained = kept
 	}
 	// A Disconnected notification can be missed (a conn that closed while an
 	// attachment was being set up); closed conns must not live forever.

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unique"
 	"unsafe"
 
 	"github.com/benbjohnson/clock"
@@ -127,6 +128,44 @@ func TestNewConnectionReplacesRetainedSet(t *testing.T) {
 	assert.Equal(t, []protocol.ID{ping}, s.PeerProtocols(peerA))
 }
 
+func TestRetainedPeersCapped(t *testing.T) {
+	s, mock := newMockStore(t, WithMaxRetainedPeers(2), WithSweepInterval(time.Hour))
+	peers := []peer.ID{"p1", "p2", "p3"}
+	for _, p := range peers {
+		c := newConn(p)
+		s.Identified(c, []protocol.ID{kad})
+		s.ConnClosed(c)
+		mock.Add(time.Second)
+	}
+	assert.Nil(t, s.PeerProtocols("p1"), "the longest-disconnected peer goes first")
+	assert.ElementsMatch(t, []peer.ID{"p2", "p3"}, s.PeersSupporting(kad))
+
+	// A peer that reconnects stops counting; its old queue entry is stale.
+	s.Identified(newConn("p2"), []protocol.ID{ping})
+	c4 := newConn("p4")
+	s.Identified(c4, []protocol.ID{kad})
+	s.ConnClosed(c4)
+	assert.ElementsMatch(t, []peer.ID{"p3", "p4"}, s.PeersSupporting(kad))
+	assert.Equal(t, []protocol.ID{ping}, s.PeerProtocols("p2"))
+}
+
+func TestSweepFreesExpiredPeers(t *testing.T) {
+	s, mock := newMockStore(t, WithGracePeriod(time.Minute), WithSweepInterval(time.Minute))
+	for i := range 50 {
+		c := newConn(peer.ID(fmt.Sprint("p", i)))
+		s.Identified(c, []protocol.ID{kad})
+		s.ConnClosed(c)
+	}
+	live := newConn(peerA)
+	s.Identified(live, []protocol.ID{kad})
+	mock.Add(time.Minute) // fires the sweeper's ticker
+	require.Eventually(t, func() bool {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		return len(s.peers) == 1 && s.retainedCount == 0 && len(s.supporting[unique.Make(kad)]) == 1
+	}, 10*time.Second, time.Millisecond, "expired peers freed, the live one kept")
+}
+
 func TestZeroGraceDropsWithConnection(t *testing.T) {
 	s, _ := newMockStore(t, WithGracePeriod(0))
 	c := newConn(peerA)
@@ -237,6 +276,13 @@ func TestConcurrentUse(t *testing.T) {
 			assert.Equal(t, int32(i), ps.pos[j], "position kept in step")
 		}
 	}
+	retained := 0
+	for _, ps := range s.peers {
+		if len(ps.conns) == 0 && ps.retainedUntil != 0 {
+			retained++
+		}
+	}
+	assert.Equal(t, retained, s.retainedCount, "retained count kept in step")
 	for _, ps := range s.peers {
 		for j, h := range ps.union {
 			assert.Same(t, ps, s.supporting[h][ps.pos[j]], "set entry without an index entry")
