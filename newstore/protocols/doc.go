@@ -30,8 +30,11 @@
 // "/ipfs/kad/1.0.0" shares one copy of the string, and sets are slices of
 // 8-byte handles. A peer with a single connection shares that connection's
 // set as its union. PeersSupporting reads an index of one slice of peers per
-// protocol, kept in step on every change at O(1) per protocol. A connection keeps at most DefaultMaxProtocolsPerConn
-// protocols (identify already truncates at the same number); the rest is
-// bounded by the live connections and the peers that disconnected within the
-// grace period.
+// protocol, kept in step on every change at O(1) per protocol.
+//
+// A connection keeps at most DefaultMaxProtocolsPerConn protocols (identify
+// already truncates at the same number). Everything else is bounded by the
+// live connections plus the peers that disconnected within the grace period,
+// at most DefaultMaxRetainedPeers of them (WithMaxRetainedPeers): past it the
+// longest-disconnected go first.
 package protocols
