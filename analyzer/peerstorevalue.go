@@ -14,19 +14,24 @@ import (
 // local variable, into a place whose type needs a legacy-only interface:
 // the host's store will not satisfy it, peerstore.New(h) does.
 func (c *checker) checkPeerstoreValues() {
-	if c.hostIface == nil || c.peerstore == nil {
+	if c.peerstore == nil {
 		return
 	}
 	info := c.pass.TypesInfo
 	for cur := range c.insp.Root().Preorder((*ast.CallExpr)(nil), (*ast.Ident)(nil)) {
 		var rw *hostRewrite
+		var owner ast.Expr // X of X.Peerstore() when X is not a host: no fix
 		switch n := cur.Node().(type) {
 		case *ast.CallExpr:
-			host := c.hostPeerstoreCall(n)
-			if host == nil {
+			x, _ := c.peerstoreAccessor(n)
+			if x == nil {
 				continue
 			}
-			rw = &hostRewrite{call: n, host: host}
+			if host := c.hostPeerstoreCall(n); host != nil {
+				rw = &hostRewrite{call: n, host: host}
+			} else {
+				owner = x
+			}
 		case *ast.Ident:
 			// Only locals that may hold the host's store: `ps := h.Peerstore()`.
 			v, ok := info.Uses[n].(*types.Var)
@@ -38,7 +43,7 @@ func (c *checker) checkPeerstoreValues() {
 		if dest == nil || !c.legacyOnly(dest) {
 			continue
 		}
-		if rw == nil {
+		if rw == nil && owner == nil {
 			kind, rws := c.source(cur.Node().(*ast.Ident))
 			if kind != hostSource {
 				continue
@@ -46,14 +51,20 @@ func (c *checker) checkPeerstoreValues() {
 			rw = rws[0]
 		}
 		expr := cur.Node().(ast.Expr)
-		c.findings = append(c.findings, finding{
+		f := finding{
 			pos:      expr.Pos(),
 			end:      expr.End(),
 			category: CategoryPeerstoreValue,
-			message: fmt.Sprintf("%s is %s of type %s: the legacy-only Peerstore API it needs is going away from the host's store; pass peerstore.New(%s) of compat/peerstore instead",
-				types.ExprString(expr), how, types.TypeString(dest, c.qualifier), types.ExprString(rw.host)),
-			rewrites: []*hostRewrite{rw},
-		})
+		}
+		what := fmt.Sprintf("%s is %s of type %s: the legacy-only Peerstore API it needs is going away from the host's store",
+			types.ExprString(expr), how, types.TypeString(dest, c.qualifier))
+		if rw != nil {
+			f.rewrites = []*hostRewrite{rw}
+			f.message = fmt.Sprintf("%s; fix: pass peerstore.New(%s) of compat/peerstore instead", what, types.ExprString(rw.host))
+		} else {
+			f.message = fmt.Sprintf("%s; not rewritten: %s is not a host.Host, so pass peerstore.New(h) of compat/peerstore for the host it belongs to", what, types.ExprString(owner))
+		}
+		c.findings = append(c.findings, f)
 	}
 }
 

@@ -99,29 +99,37 @@ func (c *checker) fieldSource(sel *ast.SelectorExpr, hops int) (sourceKind, []*h
 // implements core/host.Host, so that peerstore.New(X) is well typed and
 // has the same type as the call.
 func (c *checker) hostPeerstoreCall(call *ast.CallExpr) ast.Expr {
-	if c.hostIface == nil || c.peerstore == nil || len(call.Args) != 0 {
+	x, recv := c.peerstoreAccessor(call)
+	if x == nil || c.hostIface == nil || !types.Implements(recv, c.hostIface) {
 		return nil
+	}
+	return x
+}
+
+// peerstoreAccessor returns X and its type when call is X.Peerstore()
+// returning core/peerstore.Peerstore: a host's, a network's, or any other
+// owner's store.
+func (c *checker) peerstoreAccessor(call *ast.CallExpr) (ast.Expr, types.Type) {
+	if c.peerstore == nil || len(call.Args) != 0 {
+		return nil, nil
 	}
 	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
 	if !ok || sel.Sel.Name != "Peerstore" {
-		return nil
+		return nil, nil
 	}
 	selection := c.pass.TypesInfo.Selections[sel]
 	if selection == nil || selection.Kind() != types.MethodVal {
-		return nil
+		return nil, nil
 	}
 	fn, ok := typeutil.Callee(c.pass.TypesInfo, call).(*types.Func)
 	if !ok || fn != selection.Obj() {
-		return nil
+		return nil, nil
 	}
 	sig := fn.Type().(*types.Signature)
 	if sig.Results().Len() != 1 || !types.Identical(sig.Results().At(0).Type(), c.peerstore) {
-		return nil
+		return nil, nil
 	}
-	if !types.Implements(selection.Recv(), c.hostIface) {
-		return nil
-	}
-	return sel.X
+	return sel.X, selection.Recv()
 }
 
 // isCompatNew reports whether call is peerstore.New(h) of the compat
