@@ -13,7 +13,9 @@
 //     core/peerstore type however it was obtained (categories "protocols",
 //     "metadata", "latency", "privkey").
 //   - peerstorevalue.go: h.Peerstore() passed, assigned, returned or
-//     stored where a legacy-only interface is needed ("peerstore-value").
+//     stored where a legacy-only interface is needed ("peerstore-value");
+//     the Peerstore() of an owner that is not a host (a network, say) is
+//     reported too, without a fix.
 //   - imports.go: imports of upstream pstoremem and pstoreds ("import").
 //
 // Everything the new store keeps (addresses, certified records, public
