@@ -85,6 +85,9 @@ func streamLegacy(ctx context.Context, d ds.Read, batchPeers int, onEntry func(k
 
 	err := func() error {
 		for j := range ordered {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			select {
 			case <-j.done:
 			case <-ctx.Done():
@@ -134,8 +137,8 @@ func (j *decodeJob) decode(ctx context.Context) {
 }
 
 // readBatches merges the namespaces' ordered streams into batches of
-// batchPeers peers' entries and hands each to emit, until emit returns
-// false or the entries run out.
+// batchPeers peers' entries and hands each to emit, until the entries run
+// out or emit returns false (when ctx is done).
 func readBatches(ctx context.Context, d ds.Read, batchPeers int, onEntry func(string) bool, emit func(ds.Read) bool) error {
 	streams := make([]*orderedStream, 0, len(legacyNamespaces))
 	defer func() {
@@ -166,8 +169,8 @@ func readBatches(ctx context.Context, d ds.Read, batchPeers int, onEntry func(st
 			}
 		}
 		if !found {
-			if inBatch > 0 {
-				emit(batch)
+			if inBatch > 0 && !emit(batch) {
+				return ctx.Err()
 			}
 			return nil
 		}
@@ -186,7 +189,7 @@ func readBatches(ctx context.Context, d ds.Read, batchPeers int, onEntry func(st
 		inBatch++
 		if inBatch == batchPeers {
 			if !emit(batch) {
-				return nil
+				return ctx.Err()
 			}
 			batch, inBatch = ds.NewMapDatastore(), 0
 		}
