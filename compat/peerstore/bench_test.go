@@ -318,3 +318,45 @@ func BenchmarkChurn(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSupportsProtocols: the query legacy code makes most (NewStream,
+// kad-dht), with 10,000 peers identified: upstream pstoremem against the
+// per-connection store, each asked the same questions.
+func BenchmarkSupportsProtocols(b *testing.B) {
+	conns := makeConns(benchPeers, 0)
+	asked := []protocol.ID{"/not/spoken/1.0.0", "/ipfs/kad/1.0.0", "/meshsub/1.1.0"}
+
+	b.Run("upstream", func(b *testing.B) {
+		ps, err := pstoremem.NewPeerstore()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ps.Close()
+		for _, c := range conns {
+			ev := identifiedEvent(c)
+			_ = ps.SetProtocols(ev.Peer, ev.Protocols...)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			if got, _ := ps.SupportsProtocols(conns[i%benchPeers].peer, asked...); len(got) != 2 {
+				b.Fatalf("got %v", got)
+			}
+		}
+	})
+	b.Run("compat", func(b *testing.B) {
+		t := newTracker(config{grace: DefaultGracePeriod, clock: clock.New()})
+		defer t.close()
+		for _, c := range conns {
+			ev := identifiedEvent(c)
+			t.protos.Identified(ev.Conn, ev.Protocols)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			if got := t.protos.Supports(conns[i%benchPeers].peer, asked...); len(got) != 2 {
+				b.Fatalf("got %v", got)
+			}
+		}
+	})
+}
