@@ -30,6 +30,12 @@
 // (DefaultGracePeriod, the same as go-libp2p's pstoremanager; WithGracePeriod)
 // after the peer's last connection closed.
 //
+// The state is bounded by newstore's defaults: metadata for at most
+// peerdata.DefaultMaxPeers peers and peerdata.DefaultMaxEntriesPerPeer keys
+// each (a Put past them is an error), at most MaxProtocols protocols per set
+// (ErrTooManyProtocols), and protocols of at most
+// protocols.DefaultMaxRetainedPeers disconnected peers.
+//
 // # Mixed migration
 //
 // While the host still has a full legacy peerstore, migrated code (a view)
