@@ -4,7 +4,29 @@
 // form), bounded by default, and snapshots of it that replace the
 // datastore-backed peerstore.
 //
-// Everything the legacy Peerstore also kept lives elsewhere: per-peer data
-// that is garbage-collected after disconnect in newstore/peerdata, the
-// protocols a connection's peer advertised in newstore/protocols.
+// # The address book
+//
+// AddrBook implements core/peerstore.AddrBook and CertifiedAddrBook with
+// upstream pstoremem's semantics (upstream's own TestAddrBook suite passes
+// against it) plus public keys, and nothing else: no private keys, protocols,
+// metadata or latency. Bounds are on by default, with upstream's values:
+// 64 unconnected addresses per peer, 1,000,000 in total, 100,000 signed
+// records (WithMaxAddrsPerPeer, WithMaxUnconnectedAddrs, WithMaxSignedRecords).
+//
+// # Snapshots
+//
+// AddrBook.Snapshot streams the book to an io.Writer in a versioned,
+// checksummed format (see snapshot.go), never with a private key;
+// AddrBook.Restore reads one back, validating all of it before changing
+// anything. A Persister saves snapshots periodically and on Close, to a file
+// (NewFileSink: temp file, fsync, rename) or into any go-datastore
+// (NewDatastoreSink: chunks first, commit point last), and a crash mid-save
+// leaves the previous snapshot loadable.
+//
+// # Elsewhere
+//
+// What the legacy Peerstore also kept lives in its own packages: per-peer
+// data that is dropped after disconnect in newstore/peerdata, the protocols
+// a connection's peer advertised in newstore/protocols, and the peers to
+// remember across restarts in newstore/remember.
 package newstore

@@ -17,11 +17,10 @@ func (realClock) Now() time.Time { return time.Now() }
 
 // The defaults are upstream pstoremem's, so a swap changes no limit.
 const (
-	DefaultMaxAddrsPerPeer      = 64
-	DefaultMaxUnconnectedAddrs  = 1_000_000
-	DefaultMaxSignedRecords     = 100_000
-	defaultGCInterval           = time.Minute
-	restoredConnectedAddrTTLMin = time.Minute
+	DefaultMaxAddrsPerPeer     = 64
+	DefaultMaxUnconnectedAddrs = 1_000_000
+	DefaultMaxSignedRecords    = 100_000
+	defaultGCInterval          = time.Minute
 )
 
 type config struct {
