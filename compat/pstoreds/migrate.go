@@ -95,11 +95,7 @@ func importLegacy(ctx context.Context, d ds.Read, s *legacybooks.Store, r *Migra
 			r.skip(err)
 			return nil
 		}
-		if len(e.Addrs) > newstore.MaxSnapshotAddrsPerPeer {
-			// Keep those expiring last: they are the most useful.
-			slices.SortFunc(e.Addrs, func(a, b newstore.AddrEntry) int { return b.Expires.Compare(a.Expires) })
-			e.Addrs = e.Addrs[:newstore.MaxSnapshotAddrsPerPeer]
-		}
+		fitSnapshotBounds(e, r)
 		r.Addrs += len(p.Unexpired(now))
 		batch = append(batch, e)
 		if len(batch) == restoreBatch {
@@ -113,6 +109,32 @@ func importLegacy(ctx context.Context, d ds.Read, s *legacybooks.Store, r *Migra
 	}
 	flush()
 	return nil
+}
+
+// fitSnapshotBounds drops from e what a snapshot cannot hold (the legacy
+// store had no such bounds), so that the rest of the peer is imported.
+func fitSnapshotBounds(e *newstore.PeerEntry, r *MigrationReport) {
+	e.Addrs = slices.DeleteFunc(e.Addrs, func(a newstore.AddrEntry) bool {
+		if n := len(a.Addr.Bytes()); n > newstore.MaxSnapshotAddrLen {
+			r.skip(fmt.Errorf("legacy peer %s: address of %d bytes, more than the %d a snapshot holds", e.ID, n, newstore.MaxSnapshotAddrLen))
+			return true
+		}
+		return false
+	})
+	if len(e.Addrs) > newstore.MaxSnapshotAddrsPerPeer {
+		// Keep those expiring last: they are the most useful.
+		slices.SortFunc(e.Addrs, func(a, b newstore.AddrEntry) int { return b.Expires.Compare(a.Expires) })
+		r.skip(fmt.Errorf("legacy peer %s: %d addresses, only the %d expiring last are kept", e.ID, len(e.Addrs), newstore.MaxSnapshotAddrsPerPeer))
+		e.Addrs = e.Addrs[:newstore.MaxSnapshotAddrsPerPeer]
+	}
+	if len(e.Record) > newstore.MaxSnapshotRecordLen {
+		r.skip(fmt.Errorf("legacy peer %s: signed record of %d bytes, more than the %d a snapshot holds", e.ID, len(e.Record), newstore.MaxSnapshotRecordLen))
+		e.Record = nil
+	}
+	if len(e.PubKey) > newstore.MaxSnapshotPubKeyLen {
+		r.skip(fmt.Errorf("legacy peer %s: public key of %d bytes, more than the %d a snapshot holds", e.ID, len(e.PubKey), newstore.MaxSnapshotPubKeyLen))
+		e.PubKey = nil
+	}
 }
 
 // restoreEntries hands entries to the address book as one snapshot; when

@@ -12,11 +12,15 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	pstore "github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/record"
+	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoreds/pb"
+	b32 "github.com/multiformats/go-base32"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/pstoremigrate/pstoremigrate/compat/internal/legacytest"
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds/legacy"
+	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
 
 type testPeer struct {
@@ -235,4 +239,28 @@ func TestCorruptSnapshotIsAnErrorNotAnEmptyStore(t *testing.T) {
 func TestNilDatastoreIsAnError(t *testing.T) {
 	_, err := NewPeerstore(context.Background(), nil, DefaultOpts())
 	require.Error(t, err)
+}
+
+func TestLegacyEntryOverSnapshotBoundsKeepsTheRest(t *testing.T) {
+	ctx := context.Background()
+	d := legacytest.Backends[1].Open(t, t.TempDir())
+	defer d.Close()
+	p := newTestPeer(t, 1, ic.Ed25519)
+	long := ma.StringCast("/dns4/" + strings.Repeat("a", newstore.MaxSnapshotAddrLen) + "/tcp/1")
+	exp := time.Now().Add(time.Hour).Unix()
+	rec, err := proto.Marshal(&pb.AddrBookRecord{Id: []byte(p.id), Addrs: []*pb.AddrBookRecord_AddrEntry{
+		{Addr: long.Bytes(), Expiry: exp, Ttl: int64(time.Hour)},
+		{Addr: p.addrs[0].Bytes(), Expiry: exp, Ttl: int64(time.Hour)},
+	}})
+	require.NoError(t, err)
+	require.NoError(t, d.Put(ctx, legacy.AddrsPrefix.ChildString(b32.RawStdEncoding.EncodeToString([]byte(p.id))), rec))
+
+	ps, err := NewPeerstore(ctx, d, DefaultOpts())
+	require.NoError(t, err)
+	defer ps.Close()
+	r := ps.MigrationReport()
+	require.Equal(t, 1, r.Peers)
+	require.Equal(t, 1, r.Skipped)
+	require.ErrorContains(t, r.Errors[0], "bytes, more than")
+	require.Equal(t, []ma.Multiaddr{p.addrs[0]}, ps.Addrs(p.id))
 }
