@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -24,11 +25,31 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(holdEnv); dir != "" {
+		os.Exit(holdOpen(dir))
+	}
 	goleak.VerifyTestMain(m,
 		// goleveldb's pool drainer lingers for up to a second after its
 		// database is closed.
 		goleak.IgnoreTopFunction("github.com/syndtr/goleveldb/leveldb.(*DB).mpoolDrain"),
 	)
+}
+
+// holdEnv makes the test binary a stand-in for a running node: it opens
+// the datastore in the directory the variable names, says "ready" on
+// stdout and keeps it open until stdin closes.
+const holdEnv = "DATACMD_TEST_HOLD_OPEN"
+
+func holdOpen(dir string) int {
+	d, err := OpenDatastore(dir, false)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer d.Close()
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+	return 0
 }
 
 // backends are the on-disk datastores legacy nodes used, as the tests

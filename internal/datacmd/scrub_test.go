@@ -1,10 +1,12 @@
 package datacmd
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -140,6 +142,40 @@ func TestScrubRefusesDatastoreInUse(t *testing.T) {
 			require.Equal(t, 2, n)
 			require.NoError(t, held.Close())
 
+			res, err := Scrub(ctx, s.Dir)
+			require.NoError(t, err)
+			require.Len(t, res.Removed, 2)
+		})
+	}
+}
+
+func TestScrubRefusesDatastoreAnotherProcessHolds(t *testing.T) {
+	for _, b := range backends {
+		t.Run(string(b), func(t *testing.T) {
+			ctx := context.Background()
+			s := fillLegacy(t, b, 2, false)
+			node := exec.Command(os.Args[0], "-test.run=^$")
+			node.Env = append(os.Environ(), holdEnv+"="+s.Dir)
+			stdin, err := node.StdinPipe()
+			require.NoError(t, err)
+			stdout, err := node.StdoutPipe()
+			require.NoError(t, err)
+			node.Stderr = os.Stderr
+			require.NoError(t, node.Start())
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			require.NoError(t, err)
+			require.Equal(t, "ready\n", line)
+
+			_, err = Scrub(ctx, s.Dir)
+			require.ErrorIs(t, err, ErrInUse)
+			require.ErrorContains(t, err, "stop the node")
+			_, err = Import(ctx, s.Dir, filepath.Join(t.TempDir(), "peers.snap"))
+			require.ErrorIs(t, err, ErrInUse)
+
+			// The refused scrub deleted nothing: both keys are
+			// there once the node has stopped.
+			require.NoError(t, stdin.Close())
+			require.NoError(t, node.Wait())
 			res, err := Scrub(ctx, s.Dir)
 			require.NoError(t, err)
 			require.Len(t, res.Removed, 2)
