@@ -20,13 +20,12 @@ type Options struct {
 	// a live connection are not counted. <= 0 disables the cap.
 	MaxAddrsPerPeer int
 
-	// GCPurgeInterval is how often expired addresses are dropped from
-	// memory (reads never return them whatever the interval). Zero keeps
-	// the address book's default of a minute.
-	GCPurgeInterval time.Duration
-
-	// GCLookaheadInterval and GCInitialDelay are ignored: there is no
-	// datastore GC any more.
+	// GCPurgeInterval, GCLookaheadInterval and GCInitialDelay are
+	// ignored: there is no datastore GC any more. Expired addresses are
+	// never returned, never saved, and dropped from memory every minute,
+	// as in pstoremem (upstream's default purge of every two hours would
+	// let expired addresses hold memory, and cap slots, far longer).
+	GCPurgeInterval     time.Duration
 	GCLookaheadInterval time.Duration
 	GCInitialDelay      time.Duration
 
@@ -39,10 +38,9 @@ type Options struct {
 	PersistInterval time.Duration
 }
 
-// DefaultOpts returns upstream's defaults: MaxProtocols 1024,
-// MaxAddrsPerPeer 64, GC purge every 2 hours (now only bounding how long
-// expired addresses occupy memory), cache 1024 (ignored); and saves every
-// newstore.DefaultPersistInterval.
+// DefaultOpts returns upstream's defaults (MaxProtocols 1024,
+// MaxAddrsPerPeer 64, and the ignored cache and GC settings), and saves
+// every newstore.DefaultPersistInterval.
 func DefaultOpts() Options {
 	return Options{
 		CacheSize:           1024,
@@ -59,9 +57,6 @@ func (o Options) addrBookOptions() []newstore.Option {
 	opts := []newstore.Option{newstore.WithMaxAddrsPerPeer(o.MaxAddrsPerPeer)}
 	if o.Clock != nil {
 		opts = append(opts, newstore.WithClock(o.Clock))
-	}
-	if o.GCPurgeInterval > 0 {
-		opts = append(opts, newstore.WithGCInterval(o.GCPurgeInterval))
 	}
 	return opts
 }
