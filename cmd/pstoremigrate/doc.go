@@ -6,6 +6,7 @@
 //
 //	pstoremigrate lint [-json] [-tags tag,list] [packages]
 //	pstoremigrate fix [-diff] [-tags tag,list] [packages]
+//	pstoremigrate data inspect|import|scrub ...
 //	pstoremigrate help [command]
 //
 // Packages are named as for the go command (default "."); both commands
@@ -20,6 +21,13 @@
 // fix applies the analyzer's suggested fixes and reports what it changed and
 // what it left for a person to do; with -diff it prints the fixes as a
 // unified diff and changes nothing.
+//
+// data works on what is on disk rather than on code: inspect describes a
+// snapshot or a peerstore datastore (go-ds-leveldb or go-ds-pebble, legacy
+// pstoreds layout or compat/pstoreds), import converts a legacy pstoreds
+// datastore into a snapshot or the compat layout, and scrub removes the
+// private keys that upstream pstoreds wrote in clear text. See
+// "pstoremigrate help data".
 //
 // Exit status, for lint and fix alike:
 //
