@@ -114,3 +114,39 @@ func TestPrivKeysCheckTheKeyMatches(t *testing.T) {
 	require.True(t, k.PrivKey(id).Equals(sk))
 	require.Equal(t, peer.IDSlice{id}, k.Peers())
 }
+
+// Identify, the DHT and application code use the books from many
+// goroutines at once; -race checks the locking.
+func TestConcurrentUse(t *testing.T) {
+	pb, m, lat := NewProtoBook(8), NewMetadata(), NewMetrics()
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 500 {
+				p := peer.ID(fmt.Sprintf("peer-%d", i%17))
+				_ = pb.SetProtocols(p, "/a", protocol.ID(fmt.Sprintf("/g/%d", g)))
+				_ = pb.AddProtocols(p, "/b")
+				_, _ = pb.GetProtocols(p)
+				_, _ = pb.SupportsProtocols(p, "/a", "/b")
+				_ = m.Put(p, "AgentVersion", "x")
+				_, _ = m.Get(p, "AgentVersion")
+				lat.RecordLatency(p, time.Millisecond)
+				_ = lat.LatencyEWMA(p)
+				if i%50 == 0 {
+					pb.RemovePeer(p)
+					m.RemovePeer(p)
+					lat.RemovePeer(p)
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	for _, p := range pb.Peers() {
+		got, err := pb.GetProtocols(p)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(got), 8, "the cap holds under concurrency")
+	}
+}
