@@ -200,3 +200,16 @@ func TestRestoreAppliesCaps(t *testing.T) {
 	require.NoError(t, dst.Restore(bytes.NewReader(snap)))
 	require.Len(t, dst.Addrs(p), 10)
 }
+
+// A peer the format cannot hold costs only itself its place in the
+// snapshot: upstream's test suites, for one, make up IDs like "testpeer".
+func TestSnapshotLeavesOutInvalidPeerIDs(t *testing.T) {
+	src := newBook(t)
+	_, good := newPeer(t)
+	src.AddAddrs(good, addrs(t, 1, 60000), time.Hour)
+	src.AddAddrs(peer.ID("testpeer"), addrs(t, 1, 60001), time.Hour)
+	snap := snapshotBytes(t, src)
+	dst := newBook(t)
+	require.NoError(t, dst.Restore(bytes.NewReader(snap)))
+	require.Equal(t, peer.IDSlice{good}, dst.PeersWithAddrs())
+}
