@@ -48,15 +48,20 @@ func (ab *AddrBook) Snapshot(w io.Writer) error {
 	ab.mu.RUnlock()
 
 	entries := make([]PeerEntry, 0, snapshotBatch)
+	// The batch's addresses share one reused slice: a snapshot allocates
+	// per batch, not per peer.
+	var arena []AddrEntry
 	skipped := 0
 	nowNanos := now.UnixNano()
 	for start := 0; start < len(ids); start += snapshotBatch {
 		batch := ids[start:min(start+snapshotBatch, len(ids))]
-		entries = entries[:0]
+		entries, arena = entries[:0], arena[:0]
 		ab.mu.RLock()
 		for _, p := range batch {
 			if ps := ab.peers[p]; ps != nil {
-				entries = append(entries, entryOf(p, ps, nowNanos))
+				var e PeerEntry
+				e, arena = entryOf(p, ps, nowNanos, arena)
+				entries = append(entries, e)
 			}
 		}
 		ab.mu.RUnlock()
@@ -85,7 +90,8 @@ func (ab *AddrBook) Snapshot(w io.Writer) error {
 	return nil
 }
 
-func entryOf(p peer.ID, ps *peerState, now int64) PeerEntry {
+// entryOf builds p's entry, its addresses appended to arena.
+func entryOf(p peer.ID, ps *peerState, now int64, arena []AddrEntry) (PeerEntry, []AddrEntry) {
 	e := PeerEntry{ID: p}
 	if ps.hasKey {
 		if ps.pubKey != nil {
@@ -107,7 +113,9 @@ func entryOf(p peer.ID, ps *peerState, now int64) PeerEntry {
 	}
 	live = min(live, MaxSnapshotAddrsPerPeer)
 	if live > 0 {
-		e.Addrs = make([]AddrEntry, 0, live)
+		start := len(arena)
+		arena = slices.Grow(arena, live)
+		e.Addrs = arena[start : start : start+live]
 		for i := range ps.addrs {
 			a := &ps.addrs[i]
 			if a.expired(now) || len(e.Addrs) == live {
@@ -126,7 +134,7 @@ func entryOf(p peer.ID, ps *peerState, now int64) PeerEntry {
 		// A record is meaningless without addresses: it goes with them.
 		e.Record = ps.record
 	}
-	return e
+	return e, arena[:len(arena)+len(e.Addrs)]
 }
 
 func expiryTime(nanos int64) time.Time {
