@@ -379,18 +379,24 @@ func (ab *AddrBook) addAddrsLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Dur
 			ab.recountLocked(wasConnected, e.connected())
 			continue
 		}
-		if !ab.makeRoomLocked(ps, ttl) {
-			continue
-		}
-		ps.addrs = append(ps.addrs, addrEntry{addr: addr, ttl: ttl, expiry: exp})
-		if !isConnectedTTL(ttl) {
-			ab.unconnAddr++
-		}
-		ab.subs.broadcast(p, addr)
+		ab.insertLocked(p, ps, addr, ttl, exp)
 	}
 	if ps != nil {
 		ab.tidyLocked(p, ps)
 	}
+}
+
+// insertLocked adds a new address to p, within the per-peer cap, and
+// announces it to AddrStream subscribers.
+func (ab *AddrBook) insertLocked(p peer.ID, ps *peerState, addr ma.Multiaddr, ttl time.Duration, exp int64) {
+	if !ab.makeRoomLocked(ps, ttl) {
+		return
+	}
+	ps.addrs = append(ps.addrs, addrEntry{addr: addr, ttl: ttl, expiry: exp})
+	if !isConnectedTTL(ttl) {
+		ab.unconnAddr++
+	}
+	ab.subs.broadcast(p, addr)
 }
 
 // recountLocked keeps the unconnected counter right when an address moves
@@ -478,14 +484,7 @@ func (ab *AddrBook) SetAddrs(p peer.ID, addrs []ma.Multiaddr, ttl time.Duration)
 		if ps == nil {
 			ps = ab.stateLocked(p)
 		}
-		if !ab.makeRoomLocked(ps, ttl) {
-			continue
-		}
-		ps.addrs = append(ps.addrs, addrEntry{addr: addr, ttl: ttl, expiry: exp})
-		if !isConnectedTTL(ttl) {
-			ab.unconnAddr++
-		}
-		ab.subs.broadcast(p, addr)
+		ab.insertLocked(p, ps, addr, ttl, exp)
 	}
 	if ps != nil {
 		ab.tidyLocked(p, ps)

@@ -157,95 +157,64 @@ func parseAll(b *testing.B, fs []fixture) []parsed {
 
 const opPeers = 1000
 
-func BenchmarkAddAddrs(b *testing.B) {
+// benchOp runs op on each implementation, cycling through opPeers peers,
+// after setup has filled the book.
+func benchOp(b *testing.B, setup func(keyedBook, []parsed), op func(*testing.B, keyedBook, *parsed)) {
 	for _, impl := range implementations() {
 		b.Run(impl.name, func(b *testing.B) {
 			ps := parseAll(b, makeFixtures(b, opPeers))
 			ab := impl.make(b)
 			defer ab.Close()
+			if setup != nil {
+				setup(ab, ps)
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				p := &ps[i%len(ps)]
-				ab.AddAddrs(p.id, p.addrs, time.Hour)
+				op(b, ab, &ps[i%len(ps)])
 			}
 		})
 	}
+}
+
+func addAll(ttl time.Duration) func(keyedBook, []parsed) {
+	return func(ab keyedBook, ps []parsed) {
+		for i := range ps {
+			ab.AddAddrs(ps[i].id, ps[i].addrs, ttl)
+		}
+	}
+}
+
+func BenchmarkAddAddrs(b *testing.B) {
+	benchOp(b, nil, func(_ *testing.B, ab keyedBook, p *parsed) { ab.AddAddrs(p.id, p.addrs, time.Hour) })
 }
 
 func BenchmarkSetAddrs(b *testing.B) {
-	for _, impl := range implementations() {
-		b.Run(impl.name, func(b *testing.B) {
-			ps := parseAll(b, makeFixtures(b, opPeers))
-			ab := impl.make(b)
-			defer ab.Close()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				p := &ps[i%len(ps)]
-				ab.SetAddrs(p.id, p.addrs, time.Hour)
-			}
-		})
-	}
+	benchOp(b, nil, func(_ *testing.B, ab keyedBook, p *parsed) { ab.SetAddrs(p.id, p.addrs, time.Hour) })
 }
 
 func BenchmarkUpdateAddrs(b *testing.B) {
-	for _, impl := range implementations() {
-		b.Run(impl.name, func(b *testing.B) {
-			ps := parseAll(b, makeFixtures(b, opPeers))
-			ab := impl.make(b)
-			defer ab.Close()
-			for i := range ps {
-				ab.AddAddrs(ps[i].id, ps[i].addrs, peerstore.ConnectedAddrTTL)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				// Disconnect then reconnect, as the host does.
-				p := &ps[i%len(ps)]
-				ab.UpdateAddrs(p.id, peerstore.ConnectedAddrTTL, peerstore.RecentlyConnectedAddrTTL)
-				ab.UpdateAddrs(p.id, peerstore.RecentlyConnectedAddrTTL, peerstore.ConnectedAddrTTL)
-			}
-		})
-	}
+	// Disconnect then reconnect, as the host does.
+	benchOp(b, addAll(peerstore.ConnectedAddrTTL), func(_ *testing.B, ab keyedBook, p *parsed) {
+		ab.UpdateAddrs(p.id, peerstore.ConnectedAddrTTL, peerstore.RecentlyConnectedAddrTTL)
+		ab.UpdateAddrs(p.id, peerstore.RecentlyConnectedAddrTTL, peerstore.ConnectedAddrTTL)
+	})
 }
 
 func BenchmarkAddrs(b *testing.B) {
-	for _, impl := range implementations() {
-		b.Run(impl.name, func(b *testing.B) {
-			ps := parseAll(b, makeFixtures(b, opPeers))
-			ab := impl.make(b)
-			defer ab.Close()
-			for i := range ps {
-				ab.AddAddrs(ps[i].id, ps[i].addrs, time.Hour)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if len(ab.Addrs(ps[i%len(ps)].id)) != 8 {
-					b.Fatal("lost addresses")
-				}
-			}
-		})
-	}
+	benchOp(b, addAll(time.Hour), func(b *testing.B, ab keyedBook, p *parsed) {
+		if len(ab.Addrs(p.id)) != 8 {
+			b.Fatal("lost addresses")
+		}
+	})
 }
 
 func BenchmarkConsumePeerRecord(b *testing.B) {
-	for _, impl := range implementations() {
-		b.Run(impl.name, func(b *testing.B) {
-			ps := parseAll(b, makeFixtures(b, opPeers))
-			ab := impl.make(b)
-			defer ab.Close()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				p := &ps[i%len(ps)]
-				if _, err := ab.ConsumePeerRecord(p.env, time.Hour); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	benchOp(b, nil, func(b *testing.B, ab keyedBook, p *parsed) {
+		if _, err := ab.ConsumePeerRecord(p.env, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	})
 }
 
 const memPeers = 100_000
