@@ -144,6 +144,35 @@ func dataError(inv *invocation, name string, err error) int {
 	return exitError
 }
 
+// onePath parses args that must name exactly one PATH; false means bad
+// usage, already reported.
+func onePath(fs *flag.FlagSet, args []string) (string, bool) {
+	paths, err := parseArgs(fs, args)
+	if err != nil {
+		return "", false
+	}
+	if len(paths) != 1 {
+		fs.Usage()
+		return "", false
+	}
+	return paths[0], true
+}
+
+// printResult writes v to inv.Stdout, as one JSON object with -json and
+// as text otherwise; a failed write is the subcommand's error.
+func printResult(inv *invocation, name string, asJSON bool, v any, text func(io.Writer) error) int {
+	var err error
+	if asJSON {
+		err = writeJSON(inv.Stdout, v)
+	} else {
+		err = text(inv.Stdout)
+	}
+	if err != nil {
+		return dataError(inv, name, err)
+	}
+	return exitOK
+}
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "\t")
@@ -153,25 +182,16 @@ func writeJSON(w io.Writer, v any) error {
 func runInspect(ctx context.Context, inv *invocation, args []string) int {
 	fs := dataFlagSet(inv, "inspect", inspectUsage)
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
-	paths, err := parseArgs(fs, args)
-	if err != nil {
+	path, ok := onePath(fs, args)
+	if !ok {
 		return exitUsage
 	}
-	if len(paths) != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	r, err := datacmd.Inspect(ctx, paths[0])
+	r, err := datacmd.Inspect(ctx, path)
 	if err != nil {
 		return dataError(inv, "inspect", err)
 	}
-	if *asJSON {
-		err = writeJSON(inv.Stdout, r)
-	} else {
-		err = r.WriteTable(inv.Stdout)
-	}
-	if err != nil {
-		return dataError(inv, "inspect", err)
+	if code := printResult(inv, "inspect", *asJSON, r, r.WriteTable); code != exitOK {
+		return code
 	}
 	if err := r.Err(); err != nil {
 		return dataError(inv, "inspect", err)
@@ -208,45 +228,25 @@ func runImport(ctx context.Context, inv *invocation, args []string) int {
 	if err != nil {
 		return dataError(inv, "import", err)
 	}
-	if *asJSON {
-		err = writeJSON(inv.Stdout, sum)
-	} else {
-		err = sum.WriteText(inv.Stdout)
-	}
-	if err != nil {
-		return dataError(inv, "import", err)
-	}
-	return exitOK
+	return printResult(inv, "import", *asJSON, sum, sum.WriteText)
 }
 
 func runScrub(ctx context.Context, inv *invocation, args []string) int {
 	fs := dataFlagSet(inv, "scrub", scrubUsage)
 	dryRun := fs.Bool("dry-run", false, "print what would be removed and change nothing")
 	asJSON := fs.Bool("json", false, "print what was removed as one JSON object")
-	paths, err := parseArgs(fs, args)
-	if err != nil {
+	path, ok := onePath(fs, args)
+	if !ok {
 		return exitUsage
 	}
-	if len(paths) != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	res, err := datacmd.Scrub(ctx, paths[0], datacmd.WithDryRun(*dryRun))
+	res, err := datacmd.Scrub(ctx, path, datacmd.WithDryRun(*dryRun))
 	if err != nil {
 		if errors.Is(err, datacmd.ErrInUse) {
-			fmt.Fprintf(inv.Stderr, "pstoremigrate data scrub: %s is open in another process (a running node?): stop it, then scrub again.\n", paths[0])
+			fmt.Fprintf(inv.Stderr, "pstoremigrate data scrub: %s is open in another process (a running node?): stop it, then scrub again.\n", path)
 		}
 		return dataError(inv, "scrub", err)
 	}
-	if *asJSON {
-		err = writeJSON(inv.Stdout, res)
-	} else {
-		err = res.WriteText(inv.Stdout)
-	}
-	if err != nil {
-		return dataError(inv, "scrub", err)
-	}
-	return exitOK
+	return printResult(inv, "scrub", *asJSON, res, res.WriteText)
 }
 
 // isTerminal reports whether w is a terminal, where a progress bar can be

@@ -53,10 +53,7 @@ func NewMetadata() *Metadata {
 }
 
 func (m *Metadata) shard(p peer.ID) *metaShard {
-	if len(p) == 0 {
-		return &m.shards[0]
-	}
-	return &m.shards[p[len(p)-1]]
+	return &m.shards[shardIndex(p)]
 }
 
 // Put stores val under key for p. It fails, storing nothing, when the key or

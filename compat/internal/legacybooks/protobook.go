@@ -56,10 +56,16 @@ func NewProtoBook(maxProtos int) *ProtoBook {
 }
 
 func (pb *ProtoBook) shard(p peer.ID) *protoShard {
+	return &pb.shards[shardIndex(p)]
+}
+
+// shardIndex picks p's shard by the last byte of its ID: a multihash
+// digest's, evenly spread, and shardCount is 256 so any byte fits.
+func shardIndex(p peer.ID) int {
 	if len(p) == 0 {
-		return &pb.shards[0]
+		return 0
 	}
-	return &pb.shards[p[len(p)-1]]
+	return int(p[len(p)-1])
 }
 
 // appendUnique interns protos and appends those not yet in set.
