@@ -12,11 +12,7 @@ type Option func(*Store)
 // WithClock sets the clock the store measures TTLs and sweeps with; tests
 // pass a clock.Mock.
 func WithClock(c clock.Clock) Option {
-	return func(s *Store) {
-		if c != nil {
-			s.clock = c
-		}
-	}
+	return func(s *Store) { s.sweeper.SetClock(c) }
 }
 
 // WithMaxPeers caps how many peers may hold data at once (DefaultMaxPeers by
@@ -42,9 +38,5 @@ func WithMaxEntriesPerPeer(n int) Option {
 // WithSweepInterval sets how often expired values are freed
 // (DefaultSweepInterval by default). d <= 0 keeps the default.
 func WithSweepInterval(d time.Duration) Option {
-	return func(s *Store) {
-		if d > 0 {
-			s.sweepInterval = d
-		}
-	}
+	return func(s *Store) { s.sweeper.SetInterval(d) }
 }

@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pstoremigrate/pstoremigrate/newstore/internal/background"
 )
 
 // Default bounds of a Store.
@@ -43,21 +43,19 @@ var (
 // disconnects. It is safe for concurrent use. The zero value is not usable:
 // build one with New.
 type Store struct {
-	clock         clock.Clock
-	maxPeers      int
-	maxEntries    int
-	sweepInterval time.Duration
+	// sweeper holds the store's clock and frees expired values.
+	sweeper    *background.Sweeper
+	maxPeers   int
+	maxEntries int
 
 	mu    sync.Mutex
 	peers map[peer.ID]*peerState
 	// withData counts the peers in peers that hold at least one value: the
 	// number the peer cap applies to.
 	withData int
-	subs     map[*subscription]struct{}
-	closed   bool
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	// feeds are the event-bus subscriptions Subscribe started.
+	feeds background.Feeds
 }
 
 type peerState struct {
@@ -79,31 +77,15 @@ type entry struct {
 // stops it.
 func New(opts ...Option) *Store {
 	s := &Store{
-		clock:         clock.New(),
-		maxPeers:      DefaultMaxPeers,
-		maxEntries:    DefaultMaxEntriesPerPeer,
-		sweepInterval: DefaultSweepInterval,
-		peers:         make(map[peer.ID]*peerState),
-		subs:          make(map[*subscription]struct{}),
-		stop:          make(chan struct{}),
+		sweeper:    background.NewSweeper(DefaultSweepInterval),
+		maxPeers:   DefaultMaxPeers,
+		maxEntries: DefaultMaxEntriesPerPeer,
+		peers:      make(map[peer.ID]*peerState),
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	ticker := s.clock.Ticker(s.sweepInterval)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer ticker.Stop()
-		for {
-			select {
-			case <-ticker.C:
-				s.sweep()
-			case <-s.stop:
-				return
-			}
-		}
-	}()
+	s.sweeper.Start(s.sweep)
 	return s
 }
 
@@ -131,7 +113,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	if ttlAfterDisconnect < 0 {
 		return fmt.Errorf("peerdata: put for peer %s: negative ttlAfterDisconnect %v", p, ttlAfterDisconnect)
 	}
-	now := s.clock.Now().UnixNano()
+	now := s.sweeper.Clock.Now().UnixNano()
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -181,7 +163,7 @@ func (s *Store) Get(p peer.ID, key any) (any, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
-	now := s.clock.Now().UnixNano()
+	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
@@ -237,7 +219,7 @@ func (s *Store) RemovePeer(p peer.ID) {
 
 // Peers returns the peers that hold at least one live value.
 func (s *Store) Peers() []peer.ID {
-	now := s.clock.Now().UnixNano()
+	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]peer.ID, 0, s.withData)
@@ -256,7 +238,7 @@ func (s *Store) Peers() []peer.ID {
 // next Disconnected. Subscribe calls it from connectedness events; call it
 // directly for peers connected before the subscription.
 func (s *Store) Connected(p peer.ID) {
-	now := s.clock.Now().UnixNano()
+	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
@@ -280,7 +262,7 @@ func (s *Store) Connected(p peer.ID) {
 // Disconnected records that p is no longer connected: each of its values now
 // lives its ttlAfterDisconnect.
 func (s *Store) Disconnected(p peer.ID) {
-	now := s.clock.Now().UnixNano()
+	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
@@ -308,29 +290,13 @@ func (s *Store) Disconnected(p peer.ID) {
 // Close stops the sweeper and every subscription. The store still answers
 // afterwards, with expiry checked on access, but nothing feeds it.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	subs := make([]*subscription, 0, len(s.subs))
-	for sub := range s.subs {
-		subs = append(subs, sub)
-	}
-	s.mu.Unlock()
-
-	var errs []error
-	for _, sub := range subs {
-		errs = append(errs, sub.Close())
-	}
-	close(s.stop)
-	s.wg.Wait()
-	return errors.Join(errs...)
+	err := s.feeds.Close()
+	s.sweeper.Stop()
+	return err
 }
 
 func (s *Store) sweep() {
-	now := s.clock.Now().UnixNano()
+	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweepLocked(now)

@@ -3,7 +3,6 @@ package peerdata
 import (
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -22,50 +21,24 @@ func (s *Store) Subscribe(bus event.Bus) (io.Closer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peerdata: subscribe to connectedness events: %w", err)
 	}
-	ps := &subscription{store: s, sub: sub, done: make(chan struct{})}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		_ = sub.Close()
-		return nil, fmt.Errorf("peerdata: subscribe: store is closed")
+	feed, err := s.feeds.Start(sub, s.connectedness, nil)
+	if err != nil {
+		return nil, fmt.Errorf("peerdata: subscribe: %w", err)
 	}
-	s.subs[ps] = struct{}{}
-	s.mu.Unlock()
-
-	go func() {
-		defer close(ps.done)
-		for e := range sub.Out() {
-			ev, ok := e.(event.EvtPeerConnectednessChanged)
-			if !ok {
-				continue
-			}
-			switch ev.Connectedness {
-			case network.Connected, network.Limited:
-				s.Connected(ev.Peer)
-			default:
-				s.Disconnected(ev.Peer)
-			}
-		}
-	}()
-	return ps, nil
+	return feed, nil
 }
 
-type subscription struct {
-	store *Store
-	sub   event.Subscription
-	done  chan struct{}
-	once  sync.Once
-	err   error
-}
-
-// Close ends the subscription and waits for its goroutine.
-func (ps *subscription) Close() error {
-	ps.once.Do(func() {
-		ps.err = ps.sub.Close() // closes Out, which ends the goroutine
-		<-ps.done
-		ps.store.mu.Lock()
-		delete(ps.store.subs, ps)
-		ps.store.mu.Unlock()
-	})
-	return ps.err
+// connectedness applies one EvtPeerConnectednessChanged; anything else is
+// ignored.
+func (s *Store) connectedness(e any) {
+	ev, ok := e.(event.EvtPeerConnectednessChanged)
+	if !ok {
+		return
+	}
+	switch ev.Connectedness {
+	case network.Connected, network.Limited:
+		s.Connected(ev.Peer)
+	default:
+		s.Disconnected(ev.Peer)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -28,26 +27,15 @@ func (s *Store) Attach(bus event.Bus, n network.Network) (io.Closer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("protocols: subscribe to identify events: %w", err)
 	}
-	a := &attachment{store: s, sub: sub, net: n, done: make(chan struct{})}
-	a.notifiee = &network.NotifyBundle{DisconnectedF: func(_ network.Network, c network.Conn) { s.ConnClosed(c) }}
-
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		_ = sub.Close()
-		return nil, errors.New("protocols: attach: store is closed")
+	notifiee := &network.NotifyBundle{DisconnectedF: func(_ network.Network, c network.Conn) { s.ConnClosed(c) }}
+	// Hooked before the feed starts, so a closing store always finds the
+	// notifiee to unhook.
+	n.Notify(notifiee)
+	feed, err := s.feeds.Start(sub, s.Consume, func() { n.StopNotify(notifiee) })
+	if err != nil {
+		return nil, fmt.Errorf("protocols: attach: %w", err)
 	}
-	s.attached[a] = struct{}{}
-	s.mu.Unlock()
-
-	n.Notify(a.notifiee)
-	go func() {
-		defer close(a.done)
-		for e := range sub.Out() {
-			s.Consume(e)
-		}
-	}()
-	return a, nil
+	return feed, nil
 }
 
 // Consume applies one event: EvtPeerIdentificationCompleted or
@@ -60,27 +48,4 @@ func (s *Store) Consume(e any) {
 	case event.EvtPeerProtocolsUpdated:
 		s.Updated(ev.Peer, ev.Added, ev.Removed)
 	}
-}
-
-type attachment struct {
-	store    *Store
-	sub      event.Subscription
-	net      network.Network
-	notifiee network.Notifiee
-	done     chan struct{}
-	once     sync.Once
-	err      error
-}
-
-// Close ends the subscription and the notifiee and waits for the goroutine.
-func (a *attachment) Close() error {
-	a.once.Do(func() {
-		a.net.StopNotify(a.notifiee)
-		a.err = a.sub.Close()
-		<-a.done
-		a.store.mu.Lock()
-		delete(a.store.attached, a)
-		a.store.mu.Unlock()
-	})
-	return a.err
 }

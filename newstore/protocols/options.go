@@ -12,11 +12,7 @@ type Option func(*Store)
 // WithClock sets the clock grace periods are measured with; tests pass a
 // clock.Mock.
 func WithClock(c clock.Clock) Option {
-	return func(s *Store) {
-		if c != nil {
-			s.clock = c
-		}
-	}
+	return func(s *Store) { s.sweeper.SetClock(c) }
 }
 
 // WithGracePeriod sets how long a peer's set outlives its last connection
@@ -42,11 +38,7 @@ func WithMaxProtocolsPerConn(n int) Option {
 // WithSweepInterval sets how often peers past their grace period are freed
 // (DefaultSweepInterval by default); d <= 0 keeps the default.
 func WithSweepInterval(d time.Duration) Option {
-	return func(s *Store) {
-		if d > 0 {
-			s.sweepInterval = d
-		}
-	}
+	return func(s *Store) { s.sweeper.SetInterval(d) }
 }
 
 // WithMaxRetainedPeers caps how many disconnected peers keep their set within

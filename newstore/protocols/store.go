@@ -5,10 +5,10 @@ import (
 	"time"
 	"unique"
 
-	"github.com/benbjohnson/clock"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/pstoremigrate/pstoremigrate/newstore/internal/background"
 )
 
 const (
@@ -36,11 +36,12 @@ type handle = unique.Handle[protocol.ID]
 // Store keeps the protocols of each live connection. It is safe for
 // concurrent use; build one with New.
 type Store struct {
-	clock         clock.Clock
-	grace         time.Duration
-	maxPerConn    int
-	maxRetained   int
-	sweepInterval time.Duration
+	// sweeper holds the store's clock and frees peers past their grace
+	// period.
+	sweeper     *background.Sweeper
+	grace       time.Duration
+	maxPerConn  int
+	maxRetained int
 
 	mu    sync.RWMutex
 	conns map[network.Conn]*connState
@@ -56,11 +57,9 @@ type Store struct {
 	// counts the live ones.
 	retained      []retainedRef
 	retainedCount int
-	attached      map[*attachment]struct{}
-	closed        bool
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	// feeds are the event-bus subscriptions Attach started.
+	feeds background.Feeds
 }
 
 type retainedRef struct {
@@ -90,34 +89,18 @@ type peerState struct {
 // New returns a Store with its sweeper running; Close stops it.
 func New(opts ...Option) *Store {
 	s := &Store{
-		clock:         clock.New(),
-		grace:         DefaultGracePeriod,
-		maxPerConn:    DefaultMaxProtocolsPerConn,
-		maxRetained:   DefaultMaxRetainedPeers,
-		sweepInterval: DefaultSweepInterval,
-		conns:         make(map[network.Conn]*connState),
-		peers:         make(map[peer.ID]*peerState),
-		supporting:    make(map[handle][]*peerState),
-		attached:      make(map[*attachment]struct{}),
-		stop:          make(chan struct{}),
+		sweeper:     background.NewSweeper(DefaultSweepInterval),
+		grace:       DefaultGracePeriod,
+		maxPerConn:  DefaultMaxProtocolsPerConn,
+		maxRetained: DefaultMaxRetainedPeers,
+		conns:       make(map[network.Conn]*connState),
+		peers:       make(map[peer.ID]*peerState),
+		supporting:  make(map[handle][]*peerState),
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	ticker := s.clock.Ticker(s.sweepInterval)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer ticker.Stop()
-		for {
-			select {
-			case <-ticker.C:
-				s.sweep()
-			case <-s.stop:
-				return
-			}
-		}
-	}()
+	s.sweeper.Start(s.sweep)
 	return s
 }
 
@@ -206,7 +189,7 @@ func (s *Store) ConnClosed(c network.Conn) {
 		s.dropPeerLocked(cs.peer, ps)
 		return
 	}
-	until := s.clock.Now().Add(s.grace).UnixNano()
+	until := s.sweeper.Clock.Now().Add(s.grace).UnixNano()
 	ps.retainedUntil = until
 	s.retained = append(s.retained, retainedRef{ps: ps, until: until})
 	s.retainedCount++
@@ -270,7 +253,7 @@ func (s *Store) HasConn(c network.Conn) bool {
 // PeerProtocols returns the union of the protocols p advertised on its live
 // connections, or within the grace period after the last one closed.
 func (s *Store) PeerProtocols(p peer.ID) []protocol.ID {
-	now := s.clock.Now().UnixNano()
+	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return values(s.unionLocked(p, now))
@@ -278,7 +261,7 @@ func (s *Store) PeerProtocols(p peer.ID) []protocol.ID {
 
 // Supports returns those of protos that p supports, in the order given.
 func (s *Store) Supports(p peer.ID, protos ...protocol.ID) []protocol.ID {
-	now := s.clock.Now().UnixNano()
+	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	union := s.unionLocked(p, now)
@@ -293,7 +276,7 @@ func (s *Store) Supports(p peer.ID, protos ...protocol.ID) []protocol.ID {
 
 // FirstSupported returns the first of protos that p supports, "" if none.
 func (s *Store) FirstSupported(p peer.ID, protos ...protocol.ID) protocol.ID {
-	now := s.clock.Now().UnixNano()
+	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	union := s.unionLocked(p, now)
@@ -308,7 +291,7 @@ func (s *Store) FirstSupported(p peer.ID, protos ...protocol.ID) protocol.ID {
 // PeersSupporting returns the peers whose set (see PeerProtocols) includes
 // proto.
 func (s *Store) PeersSupporting(proto protocol.ID) []peer.ID {
-	now := s.clock.Now().UnixNano()
+	now := s.sweeper.Clock.Now().UnixNano()
 	h := unique.Make(proto)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -325,7 +308,7 @@ func (s *Store) PeersSupporting(proto protocol.ID) []peer.ID {
 // Peers returns the peers that have a set: live identified connections, or a
 // retained set within the grace period.
 func (s *Store) Peers() []peer.ID {
-	now := s.clock.Now().UnixNano()
+	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]peer.ID, 0, len(s.peers))
@@ -339,26 +322,9 @@ func (s *Store) Peers() []peer.ID {
 
 // Close stops the sweeper and every attachment.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	atts := make([]*attachment, 0, len(s.attached))
-	for a := range s.attached {
-		atts = append(atts, a)
-	}
-	s.mu.Unlock()
-	var firstErr error
-	for _, a := range atts {
-		if err := a.Close(); err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	close(s.stop)
-	s.wg.Wait()
-	return firstErr
+	err := s.feeds.Close()
+	s.sweeper.Stop()
+	return err
 }
 
 // unionLocked is p's live set, nil when p has none or its grace ran out.
@@ -445,7 +411,7 @@ func (s *Store) dropPeerLocked(p peer.ID, ps *peerState) {
 }
 
 func (s *Store) sweep() {
-	now := s.clock.Now().UnixNano()
+	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.Lock()
 	// Expiry order is queue order: stop at the first live entry still in
 	// its grace period.
