@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds/legacy"
+	"github.com/pstoremigrate/pstoremigrate/internal/datacmd/legacytest"
 )
 
 // writeLegacyPeers writes n peers straight in the legacy layout, with the
@@ -44,10 +45,10 @@ func writeLegacyPeers(tb testing.TB, d ds.Batching, n int) {
 		return buf.Bytes()
 	}
 	protos := make(map[protocol.ID]struct{})
-	for _, p := range testProtocols {
+	for _, p := range legacytest.Protocols {
 		protos[p] = struct{}{}
 	}
-	protosVal, agentVal := gobValue(protos), gobValue(testAgent)
+	protosVal, agentVal := gobValue(protos), gobValue(legacytest.AgentVersion)
 
 	batch, err := d.Batch(ctx)
 	require.NoError(tb, err)
@@ -125,7 +126,7 @@ func TestWriteLegacyPeersIsWhatUpstreamReads(t *testing.T) {
 		require.NotNil(t, ps.GetPeerRecord(id))
 		protos, err := ps.GetProtocols(id)
 		require.NoError(t, err)
-		require.ElementsMatch(t, testProtocols, protos)
+		require.ElementsMatch(t, legacytest.Protocols, protos)
 	}
 }
 

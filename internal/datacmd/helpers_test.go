@@ -8,20 +8,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
-	"time"
 
-	mockclock "github.com/benbjohnson/clock"
 	ds "github.com/ipfs/go-datastore"
-	ic "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
-	"github.com/libp2p/go-libp2p/core/record"
-	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoreds"
 	b32pkg "github.com/multiformats/go-base32"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/pstoremigrate/pstoremigrate/internal/datacmd/legacytest"
 )
 
 func TestMain(m *testing.M) {
@@ -64,94 +61,26 @@ func openNew(t testing.TB, b Backend, dir string) *Datastore {
 	return d
 }
 
-// testProtocols is the set of protocols each filled peer advertises.
-var testProtocols = []protocol.ID{"/ipfs/id/1.0.0", "/ipfs/kad/1.0.0", "/meshsub/1.1.0", "/ipfs/ping/1.0.0"}
-
-const testAgent = "legacy-node/1.0"
-
-// legacyPeer is what fill stored about one peer.
-type legacyPeer struct {
-	ID   peer.ID
-	Priv ic.PrivKey
-	// Live are the addresses still valid after fill (the signed record's
-	// included); Expired got a TTL that ended an hour ago.
-	Live, Expired []ma.Multiaddr
+// liveAddrs are the addresses of p a store should still answer after
+// fill: the live ones and the signed record's.
+func liveAddrs(p legacytest.Peer) []ma.Multiaddr {
+	return append(slices.Clone(p.Live), p.RecordAddrs...)
 }
 
-// fill stores n peers into d with upstream's pstoreds, as a legacy node
-// did: live and expired addresses, a public and a private key, a signed
-// record, protocols and an agent version.
-func fill(t testing.TB, d ds.Batching, n int) []legacyPeer {
-	t.Helper()
-	ctx := context.Background()
-	opts := pstoreds.DefaultOpts()
-	// Written "two hours ago", so that a one-hour TTL has since expired.
-	clk := mockclock.NewMock()
-	clk.Set(time.Now().Add(-2 * time.Hour))
-	opts.Clock = clk
-	opts.GCPurgeInterval = 0
-	ps, err := pstoreds.NewPeerstore(ctx, d, opts)
-	require.NoError(t, err)
-	defer func() { require.NoError(t, ps.Close()) }()
-
-	out := make([]legacyPeer, n)
-	for i := range out {
-		priv, pub, err := ic.GenerateEd25519Key(nil)
-		require.NoError(t, err)
-		id, err := peer.IDFromPublicKey(pub)
-		require.NoError(t, err)
-		p := legacyPeer{ID: id, Priv: priv}
-		for j := range 2 {
-			p.Live = append(p.Live, ma.StringCast(fmt.Sprintf("/ip4/10.%d.%d.%d/tcp/4001", i>>8&255, i&255, j)))
-		}
-		p.Expired = []ma.Multiaddr{ma.StringCast(fmt.Sprintf("/ip4/192.0.%d.%d/tcp/4001", i>>8&255, i&255))}
-		recAddr := ma.StringCast(fmt.Sprintf("/ip4/172.16.%d.%d/udp/4001/quic-v1", i>>8&255, i&255))
-
-		require.NoError(t, ps.AddPubKey(id, pub))
-		require.NoError(t, ps.AddPrivKey(id, priv))
-		ps.AddAddrs(id, p.Live, 26*time.Hour)
-		ps.AddAddrs(id, p.Expired, time.Hour)
-		env, err := record.Seal(peer.PeerRecordFromAddrInfo(peer.AddrInfo{ID: id, Addrs: []ma.Multiaddr{recAddr}}), priv)
-		require.NoError(t, err)
-		ok, err := ps.ConsumePeerRecord(env, 26*time.Hour)
-		require.NoError(t, err)
-		require.True(t, ok)
-		p.Live = append(p.Live, recAddr)
-
-		require.NoError(t, ps.SetProtocols(id, testProtocols...))
-		require.NoError(t, ps.Put(id, "AgentVersion", testAgent))
-		out[i] = p
+// countLive is how many addresses of peers a store should still answer.
+func countLive(peers []legacytest.Peer) int {
+	n := 0
+	for _, p := range peers {
+		n += len(liveAddrs(p))
 	}
-	return out
-}
-
-// corruptEntries are the undecodable entries addCorrupt writes.
-const corruptEntries = 5
-
-// addCorrupt writes entries of the legacy layout that do not decode: two
-// metadata values of the existing peer p, a peer whose every entry is
-// garbage, and a key that names no peer.
-func addCorrupt(t testing.TB, d ds.Datastore, p peer.ID) {
-	t.Helper()
-	ctx := context.Background()
-	enc := b32pkg.RawStdEncoding.EncodeToString([]byte(p))
-	require.NoError(t, d.Put(ctx, ds.NewKey("/peers/metadata/"+enc+"/protocols"), []byte("not gob")))
-	require.NoError(t, d.Put(ctx, ds.NewKey("/peers/metadata/"+enc+"/AgentVersion"), []byte{0xff, 0x00}))
-	_, pub, err := ic.GenerateEd25519Key(nil)
-	require.NoError(t, err)
-	bad, err := peer.IDFromPublicKey(pub)
-	require.NoError(t, err)
-	benc := b32pkg.RawStdEncoding.EncodeToString([]byte(bad))
-	require.NoError(t, d.Put(ctx, ds.NewKey("/peers/addrs/"+benc), []byte{0x0a, 0xff, 0xff}))
-	require.NoError(t, d.Put(ctx, ds.NewKey("/peers/keys/"+benc+"/pub"), []byte("not a key")))
-	require.NoError(t, d.Put(ctx, ds.NewKey("/peers/addrs/NOTBASE32!"), []byte{}))
+	return n
 }
 
 // legacyStore is a datastore directory upstream pstoreds filled.
 type legacyStore struct {
 	Dir     string
 	Backend Backend
-	Peers   []legacyPeer
+	Peers   []legacytest.Peer
 	// Corrupt counts the entries that do not decode.
 	Corrupt int
 }
@@ -163,13 +92,24 @@ func fillLegacy(t testing.TB, b Backend, n int, corrupt bool) legacyStore {
 	t.Helper()
 	s := legacyStore{Dir: filepath.Join(t.TempDir(), string(b)), Backend: b}
 	d := openNew(t, b, s.Dir)
-	s.Peers = fill(t, d, n)
+	s.Peers = legacytest.Fill(t, d, n)
 	if corrupt {
-		addCorrupt(t, d, s.Peers[0].ID)
-		s.Corrupt = corruptEntries
+		s.Corrupt = legacytest.Corrupt(t, d, s.Peers[0].ID)
 	}
 	require.NoError(t, d.Close())
 	return s
+}
+
+// putEntries writes raw entries into the closed datastore in dir, for
+// tests that add what pstoreds itself would not write.
+func putEntries(t testing.TB, dir string, entries map[ds.Key][]byte) {
+	t.Helper()
+	d, err := OpenDatastore(dir, false)
+	require.NoError(t, err)
+	for k, v := range entries {
+		require.NoError(t, d.Put(context.Background(), k, v))
+	}
+	require.NoError(t, d.Close())
 }
 
 // treeDigest hashes every file name, mode and content under dir, to prove
@@ -222,7 +162,7 @@ func copyDir(t testing.TB, src, dst string) {
 	require.NoError(t, err)
 }
 
-func peerIDs(ps []legacyPeer) []peer.ID {
+func peerIDs(ps []legacytest.Peer) []peer.ID {
 	out := make([]peer.ID, len(ps))
 	for i, p := range ps {
 		out[i] = p.ID

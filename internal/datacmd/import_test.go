@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	ds "github.com/ipfs/go-datastore"
 	ic "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -14,16 +15,17 @@ import (
 
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds"
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds/legacy"
+	"github.com/pstoremigrate/pstoremigrate/internal/datacmd/legacytest"
 	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
 
 // requireHoldsPeers checks that what a store answers for each filled peer
 // is what a node needs to dial it again.
-func requireHoldsPeers(t *testing.T, peers []legacyPeer, addrs func(peer.ID) []ma.Multiaddr,
+func requireHoldsPeers(t *testing.T, peers []legacytest.Peer, addrs func(peer.ID) []ma.Multiaddr,
 	pubKey func(peer.ID) ic.PubKey, hasRecord func(peer.ID) bool) {
 	t.Helper()
 	for _, p := range peers {
-		require.ElementsMatch(t, p.Live, addrs(p.ID), "addresses of %s", p.ID)
+		require.ElementsMatch(t, liveAddrs(p), addrs(p.ID), "addresses of %s", p.ID)
 		pk := pubKey(p.ID)
 		require.NotNil(t, pk)
 		require.True(t, pk.Equals(p.Priv.GetPublic()))
@@ -43,7 +45,7 @@ func TestImportToSnapshot(t *testing.T) {
 			require.Equal(t, treeDigest(t, s.Dir), before, "import wrote to its source")
 
 			require.Equal(t, FormatSnapshot, sum.Format)
-			require.Equal(t, Counts{Peers: 5, AddrsLive: 15, PubKeys: 5, Records: 5}, sum.Imported)
+			require.Equal(t, Counts{Peers: 5, AddrsLive: countLive(s.Peers), PubKeys: 5, Records: 5}, sum.Imported)
 			require.Empty(t, sum.Skipped)
 			require.Equal(t, Left{ExpiredAddrs: 5, PeersWithProtocols: 5, MetadataValues: 5, PrivKeys: 5}, sum.Left)
 
@@ -162,9 +164,9 @@ func TestImportCorruptEntries(t *testing.T) {
 			require.Equal(t, 4, sum.Imported.Peers)
 			// The two corrupt metadata values are not imported, so
 			// not decoded either: they are counted as left behind.
-			require.Contains(t, sum.Skipped, Skip{Reason: skipCorrupt, Count: corruptEntries - 2})
+			require.Contains(t, sum.Skipped, Skip{Reason: skipCorrupt, Count: s.Corrupt - 2})
 			require.Contains(t, sum.Skipped, Skip{Reason: skipNothingLeft, Count: 1})
-			require.Len(t, sum.Errors, corruptEntries-2)
+			require.Len(t, sum.Errors, s.Corrupt-2)
 			require.Equal(t, Left{ExpiredAddrs: 4, PeersWithProtocols: 4, MetadataValues: 4, PrivKeys: 4}, sum.Left)
 		})
 	}
@@ -173,12 +175,11 @@ func TestImportCorruptEntries(t *testing.T) {
 func TestImportIgnoresCorruptMetadataItLeavesBehind(t *testing.T) {
 	ctx := context.Background()
 	s := fillLegacy(t, Pebble, 3, false)
-	d, err := OpenDatastore(s.Dir, false)
-	require.NoError(t, err)
 	meta := legacy.MetadataPrefix.ChildString(encodeID(s.Peers[1].ID))
-	require.NoError(t, d.Put(ctx, meta.ChildString("protocols"), []byte("not gob")))
-	require.NoError(t, d.Put(ctx, meta.ChildString("ProtocolVersion"), []byte{0xff}))
-	require.NoError(t, d.Close())
+	putEntries(t, s.Dir, map[ds.Key][]byte{
+		meta.ChildString("protocols"):       []byte("not gob"),
+		meta.ChildString("ProtocolVersion"): {0xff},
+	})
 
 	sum, err := Import(ctx, s.Dir, filepath.Join(t.TempDir(), "peers.snap"))
 	require.NoError(t, err)
@@ -190,16 +191,13 @@ func TestImportIgnoresCorruptMetadataItLeavesBehind(t *testing.T) {
 func TestImportSkipsPeersWithOnlyAPrivateKey(t *testing.T) {
 	ctx := context.Background()
 	s := fillLegacy(t, LevelDB, 2, false)
-	d, err := OpenDatastore(s.Dir, false)
-	require.NoError(t, err)
 	priv, _, err := ic.GenerateEd25519Key(nil)
 	require.NoError(t, err)
 	id, err := peer.IDFromPrivateKey(priv)
 	require.NoError(t, err)
 	raw, err := ic.MarshalPrivateKey(priv)
 	require.NoError(t, err)
-	require.NoError(t, d.Put(ctx, legacy.KeysPrefix.ChildString(encodeID(id)).ChildString("priv"), raw))
-	require.NoError(t, d.Close())
+	putEntries(t, s.Dir, map[ds.Key][]byte{legacy.KeysPrefix.ChildString(encodeID(id)).ChildString("priv"): raw})
 
 	sum, err := Import(ctx, s.Dir, filepath.Join(t.TempDir(), "peers.snap"))
 	require.NoError(t, err)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pstoremigrate/pstoremigrate/internal/datacmd/legacytest"
 )
 
 func TestDetectBackend(t *testing.T) {
@@ -57,11 +59,11 @@ func TestInspectLegacyDatastore(t *testing.T) {
 			require.Nil(t, r.Snapshot)
 			l := r.Legacy
 			require.NotNil(t, l)
-			require.Equal(t, Counts{Peers: 5, AddrsLive: 15, AddrsExpired: 5, PubKeys: 5, Records: 5}, l.Counts)
+			require.Equal(t, Counts{Peers: 5, AddrsLive: countLive(s.Peers), AddrsExpired: 5, PubKeys: 5, Records: 5}, l.Counts)
 			require.Equal(t, 5, l.PrivKeys)
 			require.Equal(t, 5, l.PeersWithProtocols)
 			want := map[protocol.ID]int{}
-			for _, p := range testProtocols {
+			for _, p := range legacytest.Protocols {
 				want[p] = 5
 			}
 			require.Equal(t, want, l.Protocols)
@@ -84,8 +86,8 @@ func TestInspectReportsCorruptEntries(t *testing.T) {
 			r, err := Inspect(context.Background(), s.Dir)
 			require.NoError(t, err)
 			require.ErrorIs(t, r.Err(), ErrCorruptEntries)
-			require.Equal(t, corruptEntries, r.Legacy.Corrupt)
-			require.Len(t, r.Legacy.Errors, corruptEntries)
+			require.Equal(t, s.Corrupt, r.Legacy.Corrupt)
+			require.Len(t, r.Legacy.Errors, s.Corrupt)
 			// What does decode is still described: the peer whose
 			// metadata is corrupt keeps its addresses and keys.
 			require.Equal(t, 3, r.Legacy.PubKeys)
@@ -110,7 +112,7 @@ func TestInspectSnapshotAndCompatDatastore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "snapshot", r.Kind)
 	require.Nil(t, r.Legacy)
-	require.Equal(t, Counts{Peers: 4, AddrsLive: 12, PubKeys: 4, Records: 4}, r.Snapshot.Counts)
+	require.Equal(t, Counts{Peers: 4, AddrsLive: countLive(s.Peers), PubKeys: 4, Records: 4}, r.Snapshot.Counts)
 	require.False(t, r.Snapshot.Taken.IsZero())
 
 	dst := filepath.Join(t.TempDir(), "compat")
@@ -121,7 +123,7 @@ func TestInspectSnapshotAndCompatDatastore(t *testing.T) {
 	require.Equal(t, Pebble, r.Backend)
 	require.Equal(t, "compat/pstoreds", r.Layout)
 	require.Nil(t, r.Legacy)
-	require.Equal(t, Counts{Peers: 4, AddrsLive: 12, PubKeys: 4, Records: 4}, r.Snapshot.Counts)
+	require.Equal(t, Counts{Peers: 4, AddrsLive: countLive(s.Peers), PubKeys: 4, Records: 4}, r.Snapshot.Counts)
 }
 
 func TestInspectRefusesBadInput(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 
 	compat "github.com/pstoremigrate/pstoremigrate/compat/pstoreds"
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds/legacy"
+	"github.com/pstoremigrate/pstoremigrate/internal/datacmd/legacytest"
 )
 
 // filesContain reports whether any file under dir holds b verbatim.
@@ -38,7 +39,7 @@ func filesContain(t *testing.T, dir string, b []byte) bool {
 }
 
 // seed is the secret half of an Ed25519 private key as stored.
-func seed(t *testing.T, p legacyPeer) []byte {
+func seed(t *testing.T, p legacytest.Peer) []byte {
 	raw, err := p.Priv.Raw()
 	require.NoError(t, err)
 	return raw[:32]
@@ -90,15 +91,15 @@ func TestScrubRemovesPrivateKeysOnly(t *testing.T) {
 			require.NoError(t, err)
 			require.ElementsMatch(t, peerIDs(s.Peers), []peer.ID(ps.PeersWithAddrs()))
 			for _, p := range s.Peers {
-				require.ElementsMatch(t, p.Live, ps.Addrs(p.ID))
+				require.ElementsMatch(t, liveAddrs(p), ps.Addrs(p.ID))
 				require.True(t, ps.PubKey(p.ID).Equals(p.Priv.GetPublic()))
 				require.NotNil(t, ps.GetPeerRecord(p.ID))
 				protos, err := ps.GetProtocols(p.ID)
 				require.NoError(t, err)
-				require.ElementsMatch(t, testProtocols, protos)
+				require.ElementsMatch(t, legacytest.Protocols, protos)
 				agent, err := ps.Get(p.ID, "AgentVersion")
 				require.NoError(t, err)
-				require.Equal(t, testAgent, agent)
+				require.Equal(t, legacytest.AgentVersion, agent)
 				require.Nil(t, ps.PrivKey(p.ID))
 			}
 			require.NoError(t, ps.Close())

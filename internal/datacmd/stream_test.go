@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds/legacy"
+	"github.com/pstoremigrate/pstoremigrate/internal/datacmd/legacytest"
 )
 
 func TestStreamLegacyStopsAtTheFirstError(t *testing.T) {
@@ -25,7 +26,7 @@ func TestStreamLegacyStopsAtTheFirstError(t *testing.T) {
 		err := streamLegacy(ctx, d, batch, func(string) bool { entries++; return true }, func(p *legacy.Peer) error {
 			seen[p.ID]++
 			require.NotNil(t, p.Record)
-			require.Len(t, p.Protocols, len(testProtocols))
+			require.Len(t, p.Protocols, len(legacytest.Protocols))
 			return nil
 		}, func(e *legacy.EntryError) { t.Errorf("entry error: %v", e) })
 		require.NoError(t, err)
