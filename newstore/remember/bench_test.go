@@ -9,11 +9,9 @@ import (
 
 	leveldb "github.com/ipfs/go-ds-leveldb"
 	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoreds"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pstoremigrate/pstoremigrate/newstore/remember"
@@ -54,7 +52,7 @@ func BenchmarkRestartToFirstPeer(b *testing.B) {
 			require.NoError(b, err)
 			ps, err := pstoreds.NewPeerstore(context.Background(), store, pstoreds.DefaultOpts())
 			require.NoError(b, err)
-			h := newBenchHost(b, key, libp2p.Peerstore(ps))
+			h := startHost(b, key, libp2p.Peerstore(ps))
 			return h, func() {
 				require.NoError(b, h.Close())
 				require.NoError(b, ps.Close())
@@ -86,7 +84,7 @@ func BenchmarkRestartToFirstPeer(b *testing.B) {
 	b.Run("remember", func(b *testing.B) {
 		key := newKey(b)
 		path := filepath.Join(b.TempDir(), "peers")
-		h := newBenchHost(b, key)
+		h := startHost(b, key)
 		r, err := remember.Attach(h, remember.WithFile(path))
 		require.NoError(b, err)
 		connectAll(h)
@@ -97,7 +95,7 @@ func BenchmarkRestartToFirstPeer(b *testing.B) {
 		var total time.Duration
 		for b.Loop() {
 			t0 := time.Now()
-			h := newBenchHost(b, key)
+			h := startHost(b, key)
 			built := time.Since(t0)
 			r, err := remember.Attach(h, remember.WithFile(path))
 			require.NoError(b, err)
@@ -110,21 +108,6 @@ func BenchmarkRestartToFirstPeer(b *testing.B) {
 		}
 		b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "to-first-peer-ns")
 	})
-}
-
-// newBenchHost is newHost without the cleanup: a benchmark starts and
-// stops hundreds of them.
-func newBenchHost(b *testing.B, key crypto.PrivKey, opts ...libp2p.Option) host.Host {
-	b.Helper()
-	h, err := libp2p.New(append([]libp2p.Option{
-		libp2p.Identity(key),
-		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
-		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.DisableRelay(),
-		libp2p.DisableMetrics(),
-	}, opts...)...)
-	require.NoError(b, err)
-	return h
 }
 
 // dialFirst dials the peers, at most limit at once, and returns the time

@@ -53,15 +53,23 @@ func newKey(t testing.TB) crypto.PrivKey {
 // out. It is closed at the end of the test unless closed before.
 func newHost(t testing.TB, key crypto.PrivKey) host.Host {
 	t.Helper()
-	h, err := libp2p.New(
+	h := startHost(t, key)
+	t.Cleanup(func() { _ = h.Close() })
+	return h
+}
+
+// startHost is newHost without the cleanup, for benchmarks that start and
+// stop hundreds of hosts; opts come after the loopback-only ones.
+func startHost(t testing.TB, key crypto.PrivKey, opts ...libp2p.Option) host.Host {
+	t.Helper()
+	h, err := libp2p.New(append([]libp2p.Option{
 		libp2p.Identity(key),
 		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
-	)
+	}, opts...)...)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = h.Close() })
 	return h
 }
 
@@ -110,6 +118,20 @@ func rejoined(t testing.TB, r *remember.Rememberer) remember.RejoinResult {
 	res, err := r.Rejoined(ctx)
 	require.NoError(t, err)
 	return res
+}
+
+// rememberOne is a first run: a rememberer on a new host with key, saving
+// to path, that has met other and remembers it. The caller closes both, in
+// the order its test is about.
+func rememberOne(t testing.TB, key crypto.PrivKey, path string, other host.Host) (host.Host, *remember.Rememberer) {
+	t.Helper()
+	h := newHost(t, key)
+	r, err := remember.Attach(h, remember.WithFile(path))
+	require.NoError(t, err)
+	rejoined(t, r)
+	connect(t, h, other)
+	require.Eventually(t, func() bool { return len(r.Remembered()) == 1 }, waitFor, 10*time.Millisecond)
+	return h, r
 }
 
 func remembered(r *remember.Rememberer) map[peer.ID]bool {
@@ -236,14 +258,8 @@ func TestMissingStateStartsNormally(t *testing.T) {
 func TestCorruptStateStartsNormally(t *testing.T) {
 	// A valid state, saved by a rememberer that knew one peer.
 	key := newKey(t)
-	h := newHost(t, key)
-	other := newHost(t, newKey(t))
 	path := filepath.Join(t.TempDir(), "peers")
-	r, err := remember.Attach(h, remember.WithFile(path))
-	require.NoError(t, err)
-	rejoined(t, r)
-	connect(t, h, other)
-	require.Eventually(t, func() bool { return len(r.Remembered()) == 1 }, waitFor, 10*time.Millisecond)
+	h, r := rememberOne(t, key, path, newHost(t, newKey(t)))
 	require.NoError(t, r.Close())
 	good, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -291,12 +307,7 @@ func TestDialModeIfBootstrapFails(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "peers")
 
 	// A first run remembers one peer.
-	h := newHost(t, key)
-	r, err := remember.Attach(h, remember.WithFile(path))
-	require.NoError(t, err)
-	rejoined(t, r)
-	connect(t, h, rememberedPeer)
-	require.Eventually(t, func() bool { return len(r.Remembered()) == 1 }, waitFor, 10*time.Millisecond)
+	h, r := rememberOne(t, key, path, rememberedPeer)
 	require.NoError(t, r.Close())
 	require.NoError(t, h.Close())
 
@@ -553,14 +564,8 @@ func TestCloseStopsDials(t *testing.T) {
 // Closing the host first still saves what the rememberer knew.
 func TestCloseAfterHost(t *testing.T) {
 	key := newKey(t)
-	h := newHost(t, key)
-	other := newHost(t, newKey(t))
 	path := filepath.Join(t.TempDir(), "peers")
-	r, err := remember.Attach(h, remember.WithFile(path))
-	require.NoError(t, err)
-	rejoined(t, r)
-	connect(t, h, other)
-	require.Eventually(t, func() bool { return len(r.Remembered()) == 1 }, waitFor, 10*time.Millisecond)
+	h, r := rememberOne(t, key, path, newHost(t, newKey(t)))
 	require.NoError(t, h.Close())
 	require.NoError(t, r.Close())
 
