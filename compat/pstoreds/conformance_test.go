@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/pstoremigrate/pstoremigrate/compat/internal/legacytest"
+	"github.com/pstoremigrate/pstoremigrate/internal/legacytest"
 )
 
 func TestMain(m *testing.M) {

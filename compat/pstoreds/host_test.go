@@ -12,7 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pstoremigrate/pstoremigrate/compat/internal/legacytest"
+	"github.com/pstoremigrate/pstoremigrate/internal/legacytest"
 )
 
 func loopbackHost(t *testing.T, opts ...libp2p.Option) host.Host {

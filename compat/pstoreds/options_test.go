@@ -9,7 +9,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pstoremigrate/pstoremigrate/compat/internal/legacytest"
+	"github.com/pstoremigrate/pstoremigrate/internal/legacytest"
 	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
 

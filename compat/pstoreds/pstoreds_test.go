@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/pstoremigrate/pstoremigrate/compat/internal/legacytest"
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds/legacy"
+	"github.com/pstoremigrate/pstoremigrate/internal/legacytest"
 	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
 

@@ -27,7 +27,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds/legacy"
-	"github.com/pstoremigrate/pstoremigrate/internal/datacmd/legacytest"
+	"github.com/pstoremigrate/pstoremigrate/internal/legacytest"
 )
 
 // writeLegacyPeers writes n peers straight in the legacy layout, with the

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/pstoremigrate/pstoremigrate/internal/datacmd/legacytest"
+	"github.com/pstoremigrate/pstoremigrate/internal/legacytest"
 )
 
 func TestMain(m *testing.M) {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds"
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds/legacy"
-	"github.com/pstoremigrate/pstoremigrate/internal/datacmd/legacytest"
+	"github.com/pstoremigrate/pstoremigrate/internal/legacytest"
 	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
 

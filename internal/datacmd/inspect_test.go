@@ -10,7 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pstoremigrate/pstoremigrate/internal/datacmd/legacytest"
+	"github.com/pstoremigrate/pstoremigrate/internal/legacytest"
 )
 
 func TestDetectBackend(t *testing.T) {

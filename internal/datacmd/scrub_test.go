@@ -16,7 +16,7 @@ import (
 
 	compat "github.com/pstoremigrate/pstoremigrate/compat/pstoreds"
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds/legacy"
-	"github.com/pstoremigrate/pstoremigrate/internal/datacmd/legacytest"
+	"github.com/pstoremigrate/pstoremigrate/internal/legacytest"
 )
 
 // filesContain reports whether any file under dir holds b verbatim.

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds/legacy"
-	"github.com/pstoremigrate/pstoremigrate/internal/datacmd/legacytest"
+	"github.com/pstoremigrate/pstoremigrate/internal/legacytest"
 )
 
 func TestStreamLegacyStopsAtTheFirstError(t *testing.T) {
