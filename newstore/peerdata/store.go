@@ -53,6 +53,11 @@ type Store struct {
 	// withData counts the peers in peers that hold at least one value: the
 	// number the peer cap applies to.
 	withData int
+	// nextExpiry is at or before the earliest instant a value of a
+	// disconnected peer expires (0: none pending). A Put at the peer cap
+	// sweeps only once it has passed, so a full store refuses in O(1)
+	// instead of scanning every peer on every Put.
+	nextExpiry int64
 
 	// feeds are the event-bus subscriptions Subscribe started.
 	feeds background.Feeds
@@ -134,6 +139,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 		for i := range ps.entries {
 			if ps.entries[i].key == key {
 				ps.entries[i] = entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires}
+				s.noteExpiryLocked(expires)
 				return nil
 			}
 		}
@@ -143,7 +149,9 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	}
 	if ps == nil || len(ps.entries) == 0 {
 		if s.withData >= s.maxPeers {
-			s.sweepLocked(now)
+			if s.nextExpiry != 0 && now >= s.nextExpiry {
+				s.sweepLocked(now)
+			}
 			if s.withData >= s.maxPeers {
 				return fmt.Errorf("put for peer %s: %w (cap %d)", p, ErrTooManyPeers, s.maxPeers)
 			}
@@ -155,7 +163,15 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 		s.withData++
 	}
 	ps.entries = append(ps.entries, entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires})
+	s.noteExpiryLocked(expires)
 	return nil
+}
+
+// noteExpiryLocked keeps nextExpiry at or before a new expiry.
+func (s *Store) noteExpiryLocked(expires int64) {
+	if expires != 0 && (s.nextExpiry == 0 || expires < s.nextExpiry) {
+		s.nextExpiry = expires
+	}
 }
 
 // Get returns the live value stored under key for p, or ErrNotFound.
@@ -280,6 +296,7 @@ func (s *Store) Disconnected(p peer.ID) {
 			continue
 		}
 		e.expires = now + int64(e.ttl)
+		s.noteExpiryLocked(e.expires)
 		kept = append(kept, e)
 	}
 	clear(ps.entries[len(kept):]) // let dropped values be collected
@@ -303,9 +320,14 @@ func (s *Store) sweep() {
 }
 
 func (s *Store) sweepLocked(now int64) {
+	s.nextExpiry = 0
 	for p, ps := range s.peers {
-		if !ps.connected {
-			s.pruneLocked(p, ps, now)
+		if ps.connected {
+			continue
+		}
+		s.pruneLocked(p, ps, now)
+		for _, e := range ps.entries {
+			s.noteExpiryLocked(e.expires)
 		}
 	}
 }
