@@ -37,6 +37,9 @@ type AddrBook struct {
 	peers      map[peer.ID]*peerState
 	unconnAddr int // addresses with a TTL below ConnectedAddrTTL, expired or not
 	records    int
+	// addrless counts the peers held for their key alone; while it is 0,
+	// PeersWithAddrs lists the map's keys without visiting each state.
+	addrless int
 
 	subs *addrSubs
 
@@ -62,6 +65,8 @@ type peerState struct {
 	// key was added at all.
 	pubKey crypto.PubKey
 	hasKey bool
+	// addrless says the peer is counted in AddrBook.addrless.
+	addrless bool
 	// seqUnknown marks a record restored from a snapshot whose sequence
 	// number has not been read yet: restore does not parse records, the
 	// next ConsumePeerRecord of that peer does.
@@ -234,11 +239,29 @@ func (ab *AddrBook) tidyLocked(p peer.ID, ps *peerState) {
 		ps.record, ps.recordSeq = nil, 0
 		ab.records--
 	}
-	if ps.numAddrs() == 0 && !ps.hasKey {
-		delete(ab.peers, p)
-	}
 	if len(ps.addrs) == 0 && cap(ps.addrs) > 0 {
 		ps.addrs = nil
+	}
+	if ps.numAddrs() == 0 && !ps.hasKey {
+		delete(ab.peers, p)
+		if ps.addrless {
+			ps.addrless = false
+			ab.addrless--
+		}
+		return
+	}
+	ab.accountLocked(ps)
+}
+
+// accountLocked keeps addrless right for a peer in the map.
+func (ab *AddrBook) accountLocked(ps *peerState) {
+	if empty := ps.numAddrs() == 0; empty != ps.addrless {
+		ps.addrless = empty
+		if empty {
+			ab.addrless++
+		} else {
+			ab.addrless--
+		}
 	}
 }
 
@@ -260,8 +283,9 @@ func (ab *AddrBook) peerLocked(p peer.ID) *peerState {
 func (ab *AddrBook) stateLocked(p peer.ID) *peerState {
 	ps := ab.peerLocked(p)
 	if ps == nil {
-		ps = &peerState{}
+		ps = &peerState{addrless: true}
 		ab.peers[p] = ps
+		ab.addrless++
 	}
 	return ps
 }
@@ -290,6 +314,7 @@ func (ab *AddrBook) materializeLocked(p peer.ID, ps *peerState) {
 			ab.unconnAddr--
 		}
 	}
+	ab.accountLocked(ps)
 }
 
 // rlockPeer takes the read lock and returns p's state with its restored
@@ -556,7 +581,13 @@ func (ab *AddrBook) ClearAddrs(p peer.ID) {
 func (ab *AddrBook) PeersWithAddrs() peer.IDSlice {
 	ab.mu.RLock()
 	defer ab.mu.RUnlock()
-	out := make(peer.IDSlice, 0, len(ab.peers))
+	out := make(peer.IDSlice, 0, len(ab.peers)-ab.addrless)
+	if ab.addrless == 0 {
+		for p := range ab.peers {
+			out = append(out, p)
+		}
+		return out
+	}
 	for p, ps := range ab.peers {
 		if ps.numAddrs() > 0 {
 			out = append(out, p)

@@ -59,7 +59,12 @@ func differential(t *testing.T, seed uint64) {
 		if restoredSide && rng.IntN(5) == 0 {
 			ttl = peerstore.ConnectedAddrTTL
 		}
-		switch rng.IntN(7) {
+		switch rng.IntN(9) {
+		case 7:
+			k := privs[i].GetPublic()
+			return "AddPubKey", func(b *newstore.AddrBook) error { return b.AddPubKey(p, k) }
+		case 8:
+			return "RemovePeer", func(b *newstore.AddrBook) error { b.RemovePeer(p); return nil }
 		case 0, 1:
 			as := pick()
 			return "AddAddrs", func(b *newstore.AddrBook) error { b.AddAddrs(p, as, ttl); return nil }
@@ -93,8 +98,9 @@ func differential(t *testing.T, seed uint64) {
 	}
 
 	for range 60 {
-		_, f := randomOp(false)
+		name, f := randomOp(false)
 		require.NoError(t, f(orig))
+		require.NoError(t, orig.CheckCounters(), name)
 		if rng.IntN(6) == 0 {
 			clk.Add(7 * time.Minute)
 		}
@@ -122,6 +128,8 @@ func differential(t *testing.T, seed uint64) {
 		name, f := randomOp(true)
 		e1, e2 := f(orig), f(restored)
 		require.Equal(t, e1 == nil, e2 == nil, "step %d %s", step, name)
+		require.NoError(t, orig.CheckCounters(), "step %d %s", step, name)
+		require.NoError(t, restored.CheckCounters(), "step %d %s", step, name)
 		if rng.IntN(8) == 0 {
 			clk.Add(9 * time.Minute)
 		}
