@@ -55,15 +55,13 @@ var (
 
 type peerState struct {
 	addrs []addrEntry
-	// pending holds restored addresses not parsed yet; any use of the peer
-	// parses them into addrs first (see materializeLocked).
-	pending []pendingAddr
 	// record is the marshalled envelope of the peer's certified record.
 	record    []byte
 	recordSeq uint64
-	// pubKey is nil when the peer ID inlines the key; hasKey says whether a
-	// key was added at all.
-	pubKey crypto.PubKey
+	// extra holds what few peers have, so that the many do not pay for it.
+	extra *peerExtra
+	// hasKey says whether a public key was added (it may be inlined in
+	// the ID, and then is not stored).
 	hasKey bool
 	// addrless says the peer is counted in AddrBook.addrless.
 	addrless bool
@@ -71,6 +69,57 @@ type peerState struct {
 	// number has not been read yet: restore does not parse records, the
 	// next ConsumePeerRecord of that peer does.
 	seqUnknown bool
+}
+
+// peerExtra is the rare part of a peer's state.
+type peerExtra struct {
+	// pending holds restored addresses not parsed yet; any use of the peer
+	// parses them into addrs first (see materializeLocked).
+	pending []pendingAddr
+	// pubKey is a key the peer ID does not inline (RSA, ECDSA).
+	pubKey crypto.PubKey
+}
+
+func (ps *peerState) pendingAddrs() []pendingAddr {
+	if ps.extra == nil {
+		return nil
+	}
+	return ps.extra.pending
+}
+
+func (ps *peerState) key() crypto.PubKey {
+	if ps.extra == nil {
+		return nil
+	}
+	return ps.extra.pubKey
+}
+
+func (ps *peerState) setPending(pending []pendingAddr) {
+	if ps.extra == nil {
+		if pending == nil {
+			return
+		}
+		ps.extra = &peerExtra{}
+	}
+	ps.extra.pending = pending
+	ps.dropEmptyExtra()
+}
+
+func (ps *peerState) setKey(k crypto.PubKey) {
+	if ps.extra == nil {
+		if k == nil {
+			return
+		}
+		ps.extra = &peerExtra{}
+	}
+	ps.extra.pubKey = k
+	ps.dropEmptyExtra()
+}
+
+func (ps *peerState) dropEmptyExtra() {
+	if ps.extra.pending == nil && ps.extra.pubKey == nil {
+		ps.extra = nil
+	}
 }
 
 type addrEntry struct {
@@ -126,7 +175,7 @@ func hasLive[T slot](s []T, now int64) bool {
 	return false
 }
 
-func (ps *peerState) numAddrs() int { return len(ps.addrs) + len(ps.pending) }
+func (ps *peerState) numAddrs() int { return len(ps.addrs) + len(ps.pendingAddrs()) }
 
 // isConnectedTTL matches upstream: PermanentAddrTTL and ConnectedAddrTTL
 // never expire and are not counted against the unconnected caps.
@@ -200,10 +249,10 @@ func (ab *AddrBook) GC() {
 }
 
 func (ab *AddrBook) dropExpiredLocked(ps *peerState, now int64) {
-	if ps.pending != nil {
+	if pending := ps.pendingAddrs(); pending != nil {
 		// Expiry needs no parsing: collect without it.
-		kept := ps.pending[:0]
-		for _, e := range ps.pending {
+		kept := pending[:0]
+		for _, e := range pending {
 			if e.expired(now) {
 				if !e.connected() {
 					ab.unconnAddr--
@@ -212,11 +261,11 @@ func (ab *AddrBook) dropExpiredLocked(ps *peerState, now int64) {
 			}
 			kept = append(kept, e)
 		}
-		clear(ps.pending[len(kept):])
-		ps.pending = kept
+		clear(pending[len(kept):])
 		if len(kept) == 0 {
-			ps.pending = nil
+			kept = nil
 		}
+		ps.setPending(kept)
 	}
 	kept := ps.addrs[:0]
 	for _, e := range ps.addrs {
@@ -273,7 +322,7 @@ func clearTail(s []addrEntry, from int) {
 // or nil.
 func (ab *AddrBook) peerLocked(p peer.ID) *peerState {
 	ps := ab.peers[p]
-	if ps != nil && ps.pending != nil {
+	if ps != nil && ps.pendingAddrs() != nil {
 		ab.materializeLocked(p, ps)
 	}
 	return ps
@@ -294,8 +343,8 @@ func (ab *AddrBook) stateLocked(p peer.ID) *peerState {
 // or names another peer, is dropped: the snapshot's checksums make that a
 // snapshot written by something else than this package.
 func (ab *AddrBook) materializeLocked(p peer.ID, ps *peerState) {
-	pending := ps.pending
-	ps.pending = nil
+	pending := ps.pendingAddrs()
+	ps.setPending(nil)
 	if cap(ps.addrs)-len(ps.addrs) < len(pending) {
 		ps.addrs = slices.Grow(ps.addrs, len(pending))
 	}
@@ -322,7 +371,7 @@ func (ab *AddrBook) materializeLocked(p peer.ID, ps *peerState) {
 func (ab *AddrBook) rlockPeer(p peer.ID) *peerState {
 	ab.mu.RLock()
 	ps := ab.peers[p]
-	if ps == nil || ps.pending == nil {
+	if ps == nil || ps.pendingAddrs() == nil {
 		return ps
 	}
 	ab.mu.RUnlock()
@@ -728,7 +777,7 @@ func (ab *AddrBook) GetPeerRecord(p peer.ID) *record.Envelope {
 	ab.mu.RLock()
 	ps := ab.peers[p]
 	var raw []byte
-	if ps != nil && ps.record != nil && (hasLive(ps.addrs, now) || hasLive(ps.pending, now)) {
+	if ps != nil && ps.record != nil && (hasLive(ps.addrs, now) || hasLive(ps.pendingAddrs(), now)) {
 		raw = ps.record
 	}
 	ab.mu.RUnlock()

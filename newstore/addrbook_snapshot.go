@@ -94,8 +94,8 @@ func (ab *AddrBook) Snapshot(w io.Writer) error {
 func entryOf(p peer.ID, ps *peerState, now int64, arena []AddrEntry) (PeerEntry, []AddrEntry) {
 	e := PeerEntry{ID: p}
 	if ps.hasKey {
-		if ps.pubKey != nil {
-			e.PubKey, _ = crypto.MarshalPublicKey(ps.pubKey)
+		if ps.key() != nil {
+			e.PubKey, _ = crypto.MarshalPublicKey(ps.key())
 		} else if inline, ok := inlinedKey(p); ok {
 			e.PubKey = inline
 		}
@@ -106,8 +106,8 @@ func entryOf(p peer.ID, ps *peerState, now int64, arena []AddrEntry) (PeerEntry,
 			live++
 		}
 	}
-	for i := range ps.pending {
-		if !ps.pending[i].expired(now) {
+	for i := range ps.pendingAddrs() {
+		if !ps.pendingAddrs()[i].expired(now) {
 			live++
 		}
 	}
@@ -124,8 +124,8 @@ func entryOf(p peer.ID, ps *peerState, now int64, arena []AddrEntry) (PeerEntry,
 			e.Addrs = append(e.Addrs, AddrEntry{Addr: a.addr, TTL: a.ttl, Expires: expiryTime(a.expiry)})
 		}
 		// Addresses never parsed since a restore go out as they came in.
-		for i := range ps.pending {
-			a := &ps.pending[i]
+		for i := range ps.pendingAddrs() {
+			a := &ps.pendingAddrs()[i]
 			if a.expired(now) || len(e.Addrs) == live {
 				continue
 			}
@@ -213,30 +213,31 @@ func (ab *AddrBook) stageEntry(e *PeerEntry, now int64) error {
 		if err != nil {
 			return err
 		}
-		ps.hasKey, ps.pubKey = true, k
+		ps.hasKey = true
+		ps.setKey(k)
 	}
 	for _, a := range e.Addrs {
 		ttl, exp, ok := restoredTTL(a, now)
-		if !ok || slices.ContainsFunc(ps.pending, func(p pendingAddr) bool { return bytes.Equal(p.raw, a.raw) }) {
+		if !ok || slices.ContainsFunc(ps.pendingAddrs(), func(p pendingAddr) bool { return bytes.Equal(p.raw, a.raw) }) {
 			continue
 		}
 		if !isConnectedTTL(ttl) {
 			if ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs {
 				continue
 			}
-			if n, victim := evictionVictim(ps.pending); ab.cfg.maxAddrsPerPeer > 0 && n >= ab.cfg.maxAddrsPerPeer {
-				ps.pending = slices.Delete(ps.pending, victim, victim+1)
+			if n, victim := evictionVictim(ps.pendingAddrs()); ab.cfg.maxAddrsPerPeer > 0 && n >= ab.cfg.maxAddrsPerPeer {
+				ps.setPending(slices.Delete(ps.pendingAddrs(), victim, victim+1))
 				ab.unconnAddr--
 			}
 			ab.unconnAddr++
 		}
-		ps.pending = append(ps.pending, pendingAddr{raw: a.raw, ttl: ttl, expiry: exp})
+		ps.setPending(append(ps.pendingAddrs(), pendingAddr{raw: a.raw, ttl: ttl, expiry: exp}))
 	}
-	if len(e.Record) > 0 && len(ps.pending) > 0 && ab.records < ab.cfg.maxSignedRecords {
+	if len(e.Record) > 0 && len(ps.pendingAddrs()) > 0 && ab.records < ab.cfg.maxSignedRecords {
 		ps.record, ps.seqUnknown = e.Record, true
 		ab.records++
 	}
-	if len(ps.pending) > 0 || ps.hasKey {
+	if len(ps.pendingAddrs()) > 0 || ps.hasKey {
 		ab.peers[e.ID] = ps
 		ab.accountLocked(ps)
 	}
@@ -300,7 +301,8 @@ func (ab *AddrBook) mergeLocked(p peer.ID, in *peerState, now int64) {
 	ab.unconnAddr, ab.addrless = unconn, addrless
 	ps := ab.stateLocked(p)
 	if in.hasKey && !ps.hasKey {
-		ps.hasKey, ps.pubKey = true, in.pubKey
+		ps.hasKey = true
+		ps.setKey(in.key())
 	}
 	for _, a := range in.addrs {
 		if i := findAddr(ps.addrs, a.addr); i >= 0 {

@@ -10,7 +10,7 @@ func (ab *AddrBook) CheckCounters() error {
 	var unconn, records, addrless int
 	for p, ps := range ab.peers {
 		n, _ := evictionVictim(ps.addrs)
-		m, _ := evictionVictim(ps.pending)
+		m, _ := evictionVictim(ps.pendingAddrs())
 		unconn += n + m
 		if ps.record != nil {
 			records++

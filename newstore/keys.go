@@ -13,7 +13,7 @@ func (ab *AddrBook) PubKey(p peer.ID) crypto.PubKey {
 	ab.mu.RLock()
 	var k crypto.PubKey
 	if ps := ab.peers[p]; ps != nil {
-		k = ps.pubKey
+		k = ps.key()
 	}
 	ab.mu.RUnlock()
 	if k != nil {
@@ -45,7 +45,7 @@ func (ab *AddrBook) AddPubKey(p peer.ID, k crypto.PubKey) error {
 	ps := ab.stateLocked(p)
 	ps.hasKey = true
 	if !inlined {
-		ps.pubKey = k
+		ps.setKey(k)
 	}
 	return nil
 }
@@ -83,6 +83,7 @@ func (ab *AddrBook) RemovePeer(p peer.ID) {
 	if ps == nil {
 		return
 	}
-	ps.pubKey, ps.hasKey = nil, false
+	ps.hasKey = false
+	ps.setKey(nil)
 	ab.tidyLocked(p, ps)
 }
