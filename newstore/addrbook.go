@@ -680,7 +680,7 @@ func (ab *AddrBook) ConsumePeerRecord(env *record.Envelope, ttl time.Duration) (
 	if !ok {
 		return false, fmt.Errorf("newstore: ConsumePeerRecord: envelope holds a %T, not a peer record", r)
 	}
-	if !rec.PeerID.MatchesPublicKey(env.PublicKey) {
+	if _, ok := keyMatches(rec.PeerID, env.PublicKey); !ok {
 		return false, errors.New("newstore: ConsumePeerRecord: signing key does not match the record's peer ID")
 	}
 	raw, err := env.Marshal()

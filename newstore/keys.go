@@ -33,12 +33,9 @@ func (ab *AddrBook) AddPubKey(p peer.ID, k crypto.PubKey) error {
 	if k == nil {
 		return fmt.Errorf("newstore: AddPubKey: nil key for peer %s", p)
 	}
-	if !p.MatchesPublicKey(k) {
+	inlined, ok := keyMatches(p, k)
+	if !ok {
 		return fmt.Errorf("newstore: AddPubKey: key does not match peer ID %s", p)
-	}
-	inlined := false
-	if ik, err := p.ExtractPublicKey(); err == nil && ik != nil {
-		inlined = true
 	}
 	ab.mu.Lock()
 	defer ab.mu.Unlock()
@@ -86,4 +83,14 @@ func (ab *AddrBook) RemovePeer(p peer.ID) {
 	ps.hasKey = false
 	ps.setKey(nil)
 	ab.tidyLocked(p, ps)
+}
+
+// keyMatches reports whether k is p's key, and whether p inlines it. For an
+// inlining ID (Ed25519, secp256k1: nearly every peer) comparing with the
+// inlined key spares hashing k, which is most of what MatchesPublicKey costs.
+func keyMatches(p peer.ID, k crypto.PubKey) (inlined, ok bool) {
+	if ik, err := p.ExtractPublicKey(); err == nil && ik != nil {
+		return true, ik.Equals(k)
+	}
+	return false, p.MatchesPublicKey(k)
 }
