@@ -101,10 +101,40 @@ func checkKey(key any) error {
 	if key == nil {
 		return fmt.Errorf("%w: nil", ErrInvalidKey)
 	}
-	if !reflect.ValueOf(key).Comparable() {
+	t := reflect.TypeOf(key)
+	if !t.Comparable() || (holdsInterface(t) && !reflect.ValueOf(key).Comparable()) {
 		return fmt.Errorf("%w: a %T is not comparable", ErrInvalidKey, key)
 	}
 	return nil
+}
+
+// holdsInterfaceCache remembers holdsInterface per key type; programs use a
+// handful of key types, so it stays small.
+var holdsInterfaceCache sync.Map // reflect.Type -> bool
+
+// holdsInterface reports whether values of t can carry an interface, whose
+// dynamic value the type alone cannot vouch for. Most keys are strings or
+// empty structs: for them the type check suffices and no value is walked.
+func holdsInterface(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Struct, reflect.Array:
+	default:
+		return false
+	}
+	if v, ok := holdsInterfaceCache.Load(t); ok {
+		return v.(bool)
+	}
+	holds := false
+	if t.Kind() == reflect.Array {
+		holds = holdsInterface(t.Elem())
+	}
+	for i := 0; t.Kind() == reflect.Struct && i < t.NumField() && !holds; i++ {
+		holds = holdsInterface(t.Field(i).Type)
+	}
+	holdsInterfaceCache.Store(t, holds)
+	return holds
 }
 
 // Put stores val under key for p, replacing any value the key held. The value
