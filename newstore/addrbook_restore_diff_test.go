@@ -144,12 +144,7 @@ func differential(t *testing.T, seed uint64) {
 // writes them back unchanged.
 func TestResnapshotWithoutParsing(t *testing.T) {
 	clk := mockclock.NewMock()
-	src := newBook(t, newstore.WithClock(clk))
-	for i := 0; i < 10; i++ {
-		priv, p := newPeer(t)
-		_, err := src.ConsumePeerRecord(sealRecord(t, priv, p, 1, addrs(t, 4, 50000+10*i)), time.Hour)
-		require.NoError(t, err)
-	}
+	src := recordBook(t, clk, 10, 4, 50000)
 	first := snapshotBytes(t, src)
 	mid := newBook(t, newstore.WithClock(clk))
 	require.NoError(t, mid.Restore(bytes.NewReader(first)))

@@ -133,12 +133,7 @@ func TestRestoreMergesIntoNonEmptyBook(t *testing.T) {
 
 func TestBadSnapshotLeavesBookUnchanged(t *testing.T) {
 	clk := mockclock.NewMock()
-	src := newBook(t, newstore.WithClock(clk))
-	for i := 0; i < 20; i++ {
-		priv, p := newPeer(t)
-		_, err := src.ConsumePeerRecord(sealRecord(t, priv, p, 1, addrs(t, 3, 1000+10*i)), time.Hour)
-		require.NoError(t, err)
-	}
+	src := recordBook(t, clk, 20, 3, 1000)
 	good := snapshotBytes(t, src)
 
 	dst := newBook(t, newstore.WithClock(clk))
@@ -212,4 +207,17 @@ func TestSnapshotLeavesOutInvalidPeerIDs(t *testing.T) {
 	dst := newBook(t)
 	require.NoError(t, dst.Restore(bytes.NewReader(snap)))
 	require.Equal(t, peer.IDSlice{good}, dst.PeersWithAddrs())
+}
+
+// recordBook returns a book holding n peers, each with a certified record of
+// perPeer addresses, numbered from base.
+func recordBook(t *testing.T, clk *mockclock.Mock, n, perPeer, base int) *newstore.AddrBook {
+	t.Helper()
+	ab := newBook(t, newstore.WithClock(clk))
+	for i := 0; i < n; i++ {
+		priv, p := newPeer(t)
+		_, err := ab.ConsumePeerRecord(sealRecord(t, priv, p, 1, addrs(t, perPeer, base+10*i)), time.Hour)
+		require.NoError(t, err)
+	}
+	return ab
 }
