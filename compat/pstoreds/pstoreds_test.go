@@ -65,14 +65,7 @@ func TestCloseReopenRestoresAddrsKeysAndRecords(t *testing.T) {
 				require.NoError(t, err)
 				require.True(t, ok)
 			}
-			require.NoError(t, ps.Close())
-			require.NoError(t, d.Close())
-
-			d = b.Open(t, dir)
-			defer d.Close()
-			ps, err = NewPeerstore(ctx, d, DefaultOpts())
-			require.NoError(t, err)
-			defer ps.Close()
+			ps = reopen(t, b, dir, ps, d)
 			require.False(t, ps.MigrationReport().Imported)
 			for _, p := range peers {
 				require.ElementsMatch(t, p.addrs, ps.Addrs(p.id))
@@ -169,15 +162,8 @@ func TestOpenMigratesWhatUpstreamPstoredsWrote(t *testing.T) {
 					require.Equal(t, legacytest.AgentVersion, av)
 				}
 			}
-			require.NoError(t, ps.Close())
-			require.NoError(t, d.Close())
-
 			// Reopened: the import is not repeated, the snapshot has it all.
-			d = b.Open(t, dir)
-			defer d.Close()
-			ps, err = NewPeerstore(ctx, d, DefaultOpts())
-			require.NoError(t, err)
-			defer ps.Close()
+			ps = reopen(t, b, dir, ps, d)
 			r = ps.MigrationReport()
 			require.False(t, r.Imported)
 			require.Zero(t, r.PrivKeysDeleted)
@@ -263,4 +249,20 @@ func TestLegacyEntryOverSnapshotBoundsKeepsTheRest(t *testing.T) {
 	require.Equal(t, 1, r.Skipped)
 	require.ErrorContains(t, r.Errors[0], "bytes, more than")
 	require.Equal(t, []ma.Multiaddr{p.addrs[0]}, ps.Addrs(p.id))
+}
+
+// reopen closes ps and its datastore d, as a node does at shutdown, and
+// opens the datastore in dir again with a new store, closed at cleanup.
+func reopen(t *testing.T, b legacytest.Backend, dir string, ps *Peerstore, d ds.Batching) *Peerstore {
+	t.Helper()
+	require.NoError(t, ps.Close())
+	require.NoError(t, d.Close())
+	d = b.Open(t, dir)
+	ps, err := NewPeerstore(context.Background(), d, DefaultOpts())
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		require.NoError(t, ps.Close())
+		require.NoError(t, d.Close())
+	})
+	return ps
 }
