@@ -82,6 +82,8 @@ func TestAddrBookSnapshotRoundTrip(t *testing.T) {
 }
 
 func TestRestoredConnectedAddrsExpire(t *testing.T) {
+	// The constant mirrors upstream's variable, which cannot be a constant.
+	require.Equal(t, peerstore.RecentlyConnectedAddrTTL, newstore.RestoredConnectedAddrTTL)
 	clk := mockclock.NewMock()
 	src := newBook(t, newstore.WithClock(clk))
 	_, p := newPeer(t)
