@@ -277,7 +277,7 @@ func (ab *AddrBook) dropExpiredLocked(ps *peerState, now int64) {
 		}
 		kept = append(kept, e)
 	}
-	clearTail(ps.addrs, len(kept))
+	clear(ps.addrs[len(kept):])
 	ps.addrs = kept
 }
 
@@ -312,10 +312,6 @@ func (ab *AddrBook) accountLocked(ps *peerState) {
 			ab.addrless--
 		}
 	}
-}
-
-func clearTail(s []addrEntry, from int) {
-	clear(s[from:])
 }
 
 // peerLocked returns p's state ready for use (restored addresses parsed),
