@@ -37,9 +37,10 @@ type AddrBook struct {
 	peers      map[peer.ID]*peerState
 	unconnAddr int // addresses with a TTL below ConnectedAddrTTL, expired or not
 	records    int
-	// addrless counts the peers held for their key alone; while it is 0,
-	// PeersWithAddrs lists the map's keys without visiting each state.
-	addrless int
+	// listed holds the peers that have addresses, in no order, so that
+	// PeersWithAddrs copies a slice instead of walking the map; a peer's
+	// slot field is its index here plus one.
+	listed []peer.ID
 
 	subs *addrSubs
 
@@ -63,8 +64,9 @@ type peerState struct {
 	// hasKey says whether a public key was added (it may be inlined in
 	// the ID, and then is not stored).
 	hasKey bool
-	// addrless says the peer is counted in AddrBook.addrless.
-	addrless bool
+	// slot is the peer's index in AddrBook.listed plus one; 0 when it
+	// has no addresses and is not listed. It fits beside the bools.
+	slot int32
 	// seqUnknown marks a record restored from a snapshot whose sequence
 	// number has not been read yet: restore does not parse records, the
 	// next ConsumePeerRecord of that peer does.
@@ -292,25 +294,42 @@ func (ab *AddrBook) tidyLocked(p peer.ID, ps *peerState) {
 		ps.addrs = nil
 	}
 	if ps.numAddrs() == 0 && !ps.hasKey {
+		ab.unlistLocked(ps)
 		delete(ab.peers, p)
-		if ps.addrless {
-			ps.addrless = false
-			ab.addrless--
-		}
 		return
 	}
-	ab.accountLocked(ps)
+	ab.accountLocked(p, ps)
 }
 
-// accountLocked keeps addrless right for a peer in the map.
-func (ab *AddrBook) accountLocked(ps *peerState) {
-	if empty := ps.numAddrs() == 0; empty != ps.addrless {
-		ps.addrless = empty
-		if empty {
-			ab.addrless++
-		} else {
-			ab.addrless--
-		}
+// accountLocked keeps p, a peer in the map, listed if and only if it has
+// addresses.
+func (ab *AddrBook) accountLocked(p peer.ID, ps *peerState) {
+	switch has := ps.numAddrs() > 0; {
+	case has && ps.slot == 0:
+		ab.listed = append(ab.listed, p)
+		ps.slot = int32(len(ab.listed))
+	case !has && ps.slot != 0:
+		ab.unlistLocked(ps)
+	}
+}
+
+// unlistLocked takes ps out of listed by moving the last peer into its slot.
+func (ab *AddrBook) unlistLocked(ps *peerState) {
+	if ps.slot == 0 {
+		return
+	}
+	i, last := int(ps.slot-1), len(ab.listed)-1
+	if i != last {
+		moved := ab.listed[last]
+		ab.listed[i] = moved
+		ab.peers[moved].slot = int32(i + 1)
+	}
+	ab.listed[last] = ""
+	ab.listed = ab.listed[:last]
+	ps.slot = 0
+	// Give back the memory of a crowd that left.
+	if c := cap(ab.listed); c > 1024 && len(ab.listed) < c/4 {
+		ab.listed = slices.Clone(ab.listed)
 	}
 }
 
@@ -328,9 +347,8 @@ func (ab *AddrBook) peerLocked(p peer.ID) *peerState {
 func (ab *AddrBook) stateLocked(p peer.ID) *peerState {
 	ps := ab.peerLocked(p)
 	if ps == nil {
-		ps = &peerState{addrless: true}
+		ps = &peerState{}
 		ab.peers[p] = ps
-		ab.addrless++
 	}
 	return ps
 }
@@ -339,6 +357,13 @@ func (ab *AddrBook) stateLocked(p peer.ID) *peerState {
 // or names another peer, is dropped: the snapshot's checksums make that a
 // snapshot written by something else than this package.
 func (ab *AddrBook) materializeLocked(p peer.ID, ps *peerState) {
+	ab.unconnAddr -= parsePending(p, ps)
+	ab.accountLocked(p, ps)
+}
+
+// parsePending parses ps's restored addresses into ps.addrs and returns how
+// many unconnected ones it dropped; it touches no book.
+func parsePending(p peer.ID, ps *peerState) (droppedUnconn int) {
 	pending := ps.pendingAddrs()
 	ps.setPending(nil)
 	if cap(ps.addrs)-len(ps.addrs) < len(pending) {
@@ -356,10 +381,10 @@ func (ab *AddrBook) materializeLocked(p peer.ID, ps *peerState) {
 			continue
 		}
 		if !e.connected() {
-			ab.unconnAddr--
+			droppedUnconn++
 		}
 	}
-	ab.accountLocked(ps)
+	return droppedUnconn
 }
 
 // rlockPeer takes the read lock and returns p's state with its restored
@@ -626,18 +651,8 @@ func (ab *AddrBook) ClearAddrs(p peer.ID) {
 func (ab *AddrBook) PeersWithAddrs() peer.IDSlice {
 	ab.mu.RLock()
 	defer ab.mu.RUnlock()
-	out := make(peer.IDSlice, 0, len(ab.peers)-ab.addrless)
-	if ab.addrless == 0 {
-		for p := range ab.peers {
-			out = append(out, p)
-		}
-		return out
-	}
-	for p, ps := range ab.peers {
-		if ps.numAddrs() > 0 {
-			out = append(out, p)
-		}
-	}
+	out := make(peer.IDSlice, len(ab.listed))
+	copy(out, ab.listed)
 	return out
 }
 

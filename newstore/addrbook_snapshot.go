@@ -190,7 +190,7 @@ func (ab *AddrBook) Restore(r io.Reader) error {
 	ab.mu.Lock()
 	defer ab.mu.Unlock()
 	if len(ab.peers) == 0 && ab.subs.empty() {
-		ab.peers, ab.unconnAddr, ab.records, ab.addrless = staged.peers, staged.unconnAddr, staged.records, staged.addrless
+		ab.peers, ab.unconnAddr, ab.records, ab.listed = staged.peers, staged.unconnAddr, staged.records, staged.listed
 		return nil
 	}
 	for p, ps := range staged.peers {
@@ -239,7 +239,7 @@ func (ab *AddrBook) stageEntry(e *PeerEntry, now int64) error {
 	}
 	if len(ps.pendingAddrs()) > 0 || ps.hasKey {
 		ab.peers[e.ID] = ps
-		ab.accountLocked(ps)
+		ab.accountLocked(e.ID, ps)
 	}
 	return nil
 }
@@ -296,9 +296,7 @@ func inlinedKey(p peer.ID) ([]byte, bool) {
 func (ab *AddrBook) mergeLocked(p peer.ID, in *peerState, now int64) {
 	// Merging compares addresses, so both sides are parsed; the staged
 	// book's counters are discarded with it.
-	unconn, addrless := ab.unconnAddr, ab.addrless
-	ab.materializeLocked(p, in)
-	ab.unconnAddr, ab.addrless = unconn, addrless
+	parsePending(p, in)
 	ps := ab.stateLocked(p)
 	if in.hasKey && !ps.hasKey {
 		ps.hasKey = true

@@ -7,7 +7,7 @@ import "fmt"
 func (ab *AddrBook) CheckCounters() error {
 	ab.mu.RLock()
 	defer ab.mu.RUnlock()
-	var unconn, records, addrless int
+	var unconn, records, withAddrs int
 	for p, ps := range ab.peers {
 		n, _ := evictionVictim(ps.addrs)
 		m, _ := evictionVictim(ps.pendingAddrs())
@@ -15,19 +15,21 @@ func (ab *AddrBook) CheckCounters() error {
 		if ps.record != nil {
 			records++
 		}
-		if ps.numAddrs() == 0 {
-			addrless++
-			if !ps.hasKey {
-				return fmt.Errorf("peer %s is held with neither addresses nor key", p)
+		switch {
+		case ps.numAddrs() > 0:
+			withAddrs++
+			if ps.slot < 1 || int(ps.slot) > len(ab.listed) || ab.listed[ps.slot-1] != p {
+				return fmt.Errorf("peer %s with %d addresses is not listed at its slot %d", p, ps.numAddrs(), ps.slot)
 			}
-		}
-		if ps.addrless != (ps.numAddrs() == 0) {
-			return fmt.Errorf("peer %s: addrless flag %v with %d addresses", p, ps.addrless, ps.numAddrs())
+		case !ps.hasKey:
+			return fmt.Errorf("peer %s is held with neither addresses nor key", p)
+		case ps.slot != 0:
+			return fmt.Errorf("peer %s without addresses has slot %d", p, ps.slot)
 		}
 	}
-	if unconn != ab.unconnAddr || records != ab.records || addrless != ab.addrless {
-		return fmt.Errorf("counters unconnected %d records %d addrless %d, recounted %d %d %d",
-			ab.unconnAddr, ab.records, ab.addrless, unconn, records, addrless)
+	if unconn != ab.unconnAddr || records != ab.records || withAddrs != len(ab.listed) {
+		return fmt.Errorf("counters unconnected %d records %d listed %d, recounted %d %d %d",
+			ab.unconnAddr, ab.records, len(ab.listed), unconn, records, withAddrs)
 	}
 	return nil
 }
