@@ -1,6 +1,7 @@
 package protocols
 
 import (
+	"slices"
 	"sync"
 	"time"
 	"unique"
@@ -84,6 +85,10 @@ type peerState struct {
 	// retainedUntil is the UnixNano instant the retained union dies; 0 while
 	// the peer has live connections.
 	retainedUntil int64
+	// removed holds what identify pushes removed and did not add again,
+	// so that a late identification event cannot bring it back (see
+	// Identified); at most maxPerConn, the oldest forgotten first.
+	removed []handle
 }
 
 // New returns a Store with its sweeper running; Close stops it.
@@ -104,10 +109,16 @@ func New(opts ...Option) *Store {
 	return s
 }
 
-// Identified records the full set of protocols c's peer advertised on c, as
-// EvtPeerIdentificationCompleted carries it. It replaces c's previous set. A
-// connection already closed is ignored: its Disconnected notification may
-// have come first.
+// Identified records the set of protocols c's peer advertised on c, as
+// EvtPeerIdentificationCompleted carries it. A connection already closed is
+// ignored: its Disconnected notification may have come first.
+//
+// go-libp2p emits this event for every identify push too, after the push's
+// EvtPeerProtocolsUpdated, but it handles pushes concurrently: the event of
+// an older push can arrive after a newer push's and would bring back a
+// protocol the newer one dropped. So a later event on a connection does not
+// bring back what an update removed since (and no update added again); the
+// updates carry removals in the order identify wrote them.
 func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	if c == nil || c.IsClosed() {
 		return
@@ -131,8 +142,10 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 			s.retainedCount--
 		}
 		ps.conns = append(ps.conns, c)
+		cs.protos = set
+	} else {
+		cs.protos = without(set, s.peers[p].removed)
 	}
-	cs.protos = set
 	s.recomputeLocked(p, s.peers[p])
 }
 
@@ -150,6 +163,7 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 	if ps == nil {
 		return // nothing identified on this peer yet: the identify event will carry the set
 	}
+	s.noteRemovedLocked(ps, add, rm)
 	if len(ps.conns) == 0 {
 		s.setUnionLocked(ps, s.apply(ps.union, add, rm))
 		return
@@ -159,6 +173,23 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 		cs.protos = s.apply(cs.protos, add, rm)
 	}
 	s.recomputeLocked(p, ps)
+}
+
+// noteRemovedLocked keeps ps.removed: what rm takes from the peer's set is
+// noted, what add gives back is not any more.
+func (s *Store) noteRemovedLocked(ps *peerState, add, rm []handle) {
+	if len(ps.removed) > 0 {
+		ps.removed = without(ps.removed, add)
+	}
+	for _, h := range rm {
+		if !contains(ps.union, h) || contains(ps.removed, h) {
+			continue
+		}
+		if len(ps.removed) >= s.maxPerConn {
+			ps.removed = slices.Delete(ps.removed, 0, 1)
+		}
+		ps.removed = append(ps.removed, h)
+	}
 }
 
 // ConnClosed forgets c. When it was its peer's last live connection, the
@@ -482,6 +513,20 @@ func (s *Store) apply(set, add, rm []handle) []handle {
 			break
 		}
 		if !contains(out, h) && !contains(rm, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// without returns set minus the members of rm, never mutating set.
+func without(set, rm []handle) []handle {
+	if len(rm) == 0 {
+		return set
+	}
+	out := make([]handle, 0, len(set))
+	for _, h := range set {
+		if !contains(rm, h) {
 			out = append(out, h)
 		}
 	}

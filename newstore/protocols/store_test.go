@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/benbjohnson/clock"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -77,6 +78,63 @@ func TestIdentifyReplacesAConnsSet(t *testing.T) {
 	assert.Equal(t, []protocol.ID{gossip}, s.ConnProtocols(c))
 	assert.Empty(t, s.PeersSupporting(kad))
 	assert.Equal(t, []peer.ID{peerA}, s.PeersSupporting(gossip))
+}
+
+func TestStaleIdentifyPushDoesNotBringBackADroppedProtocol(t *testing.T) {
+	// The order go-libp2p's identify can deliver two concurrent pushes in:
+	// the older push's update, the newer push's update and identification,
+	// then the older push's identification.
+	s, _ := newMockStore(t)
+	c := newConn(peerA)
+	s.Identified(c, []protocol.ID{ping, kad})
+	s.Consume(event.EvtPeerProtocolsUpdated{Peer: peerA, Added: []protocol.ID{gossip}})
+	s.Consume(event.EvtPeerProtocolsUpdated{Peer: peerA, Removed: []protocol.ID{kad}})
+	s.Consume(event.EvtPeerIdentificationCompleted{Peer: peerA, Conn: c, Protocols: []protocol.ID{ping, gossip}})
+	s.Consume(event.EvtPeerIdentificationCompleted{Peer: peerA, Conn: c, Protocols: []protocol.ID{ping, kad, gossip}})
+	assert.ElementsMatch(t, []protocol.ID{ping, gossip}, s.PeerProtocols(peerA))
+	assert.Empty(t, s.PeersSupporting(kad))
+
+	// A later push that adds it again is believed, update and event alike.
+	s.Consume(event.EvtPeerProtocolsUpdated{Peer: peerA, Added: []protocol.ID{kad}})
+	s.Consume(event.EvtPeerIdentificationCompleted{Peer: peerA, Conn: c, Protocols: []protocol.ID{ping, kad, gossip}})
+	assert.ElementsMatch(t, []protocol.ID{ping, kad, gossip}, s.PeerProtocols(peerA))
+}
+
+func TestPushBeforeIdentifyCompletesIsNotLost(t *testing.T) {
+	// A push can be handled while the connection's identify is in flight:
+	// its update comes before the store knows the peer, its event after
+	// the identify response that lacks the new protocol.
+	s, _ := newMockStore(t)
+	c := newConn(peerA)
+	s.Consume(event.EvtPeerProtocolsUpdated{Peer: peerA, Added: []protocol.ID{kad}})
+	s.Consume(event.EvtPeerIdentificationCompleted{Peer: peerA, Conn: c, Protocols: []protocol.ID{ping}})
+	s.Consume(event.EvtPeerIdentificationCompleted{Peer: peerA, Conn: c, Protocols: []protocol.ID{ping, kad}})
+	assert.ElementsMatch(t, []protocol.ID{ping, kad}, s.PeerProtocols(peerA))
+}
+
+func TestRemovedProtocolsNotedAreBounded(t *testing.T) {
+	s, _ := newMockStore(t, WithMaxProtocolsPerConn(4))
+	c := newConn(peerA)
+	s.Identified(c, nil)
+	for i := range 100 {
+		p := protocol.ID(fmt.Sprint("/churn/", i))
+		s.Updated(peerA, []protocol.ID{p}, nil)
+		s.Updated(peerA, nil, []protocol.ID{p})
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	assert.LessOrEqual(t, len(s.peers[peerA].removed), 4)
+}
+
+func TestPushToAHostThatKeepsNoProtocolsStillRemoves(t *testing.T) {
+	// A host whose peerstore drops protocol writes diffs every push
+	// against nothing: the update lists all as added and none removed.
+	s, _ := newMockStore(t)
+	c := newConn(peerA)
+	s.Identified(c, []protocol.ID{ping, kad})
+	s.Consume(event.EvtPeerProtocolsUpdated{Peer: peerA, Added: []protocol.ID{ping, gossip}})
+	s.Consume(event.EvtPeerIdentificationCompleted{Peer: peerA, Conn: c, Protocols: []protocol.ID{ping, gossip}})
+	assert.ElementsMatch(t, []protocol.ID{ping, gossip}, s.PeerProtocols(peerA))
 }
 
 func TestUpdatedAppliesToEveryLiveConn(t *testing.T) {
