@@ -7,6 +7,12 @@
 // removes protocols on every live connection of the peer. A connection's set
 // is gone when the connection closes (network notifiee Disconnected).
 //
+// go-libp2p also emits EvtPeerIdentificationCompleted for every push, and
+// handles pushes concurrently, so events of two pushes can arrive out of
+// order. The updates carry additions and removals in the order identify
+// applied them; a later identification event on a connection is believed
+// except for protocols an update removed since (see Store.Identified).
+//
 //	s := protocols.New()
 //	defer s.Close()
 //	att, err := s.Attach(h.EventBus(), h.Network())
