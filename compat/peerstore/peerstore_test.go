@@ -6,6 +6,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
@@ -89,6 +90,29 @@ func TestViewLearnsFromEventsAlone(t *testing.T) {
 	all, err = ps.GetProtocols(rp)
 	require.NoError(t, err)
 	assert.Empty(t, all)
+}
+
+// identify emits an event for every push; one that comes after its
+// connection closed must not keep the peer's data past the grace period.
+func TestLateIdentifyEventAfterDisconnect(t *testing.T) {
+	mock := clock.NewMock()
+	tr := newTracker(config{grace: time.Minute, clock: mock})
+	defer tr.close()
+	c := makeConns(1, 0)[0]
+	tr.consume(event.EvtPeerConnectednessChanged{Peer: c.peer, Connectedness: network.Connected})
+	tr.consume(identifiedEvent(c))
+	c.closed.Store(true)
+	tr.protos.ConnClosed(c)
+	tr.consume(event.EvtPeerConnectednessChanged{Peer: c.peer, Connectedness: network.NotConnected})
+
+	mock.Add(59 * time.Second)
+	tr.consume(identifiedEvent(c)) // a push's event, handled late
+	_, err := tr.data.Get(c.peer, metaKey("AgentVersion"))
+	require.NoError(t, err, "kept within the grace period")
+	mock.Add(time.Second)
+	_, err = tr.data.Get(c.peer, metaKey("AgentVersion"))
+	require.Error(t, err, "gone after the grace period of the disconnect")
+	assert.Empty(t, tr.protos.PeerProtocols(c.peer))
 }
 
 func TestViewsOfOneHostShareState(t *testing.T) {

@@ -96,6 +96,12 @@ func (t *tracker) consume(e any) {
 }
 
 func (t *tracker) identified(c network.Conn, p peer.ID, protos []protocol.ID, agent, protoVersion string) {
+	// identify emits an event for every push, and a push's event can come
+	// after its connection closed: it must not give the peer's data a new
+	// lifetime from now, past the grace period of the disconnect.
+	if c == nil || c.IsClosed() {
+		return
+	}
 	t.protos.Identified(c, protos)
 	_ = t.data.Delete(p, protocolsOverrideKey{})
 	// Errors here are the store's caps: an agent version is not worth more
