@@ -102,12 +102,14 @@ func (t *tracker) identified(c network.Conn, p peer.ID, protos []protocol.ID, ag
 	if c == nil || c.IsClosed() {
 		return
 	}
-	t.protos.Identified(c, protos)
 	_ = t.data.Delete(p, protocolsOverrideKey{})
 	// Errors here are the store's caps: an agent version is not worth more
 	// than what the caps allow.
 	_ = t.data.Put(p, metaKey("AgentVersion"), agent, t.grace)
 	_ = t.data.Put(p, metaKey("ProtocolVersion"), protoVersion, t.grace)
+	// Last: a reader takes a known connection as an event fully handled
+	// (see hasUnseenConn), so the data must be in place first.
+	t.protos.Identified(c, protos)
 }
 
 func (t *tracker) close() {
