@@ -13,7 +13,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	logging "github.com/libp2p/go-libp2p/gologshim"
-	mh "github.com/multiformats/go-multihash"
 )
 
 var log = logging.Logger("newstore")
@@ -96,8 +95,8 @@ func entryOf(p peer.ID, ps *peerState, now int64, arena []AddrEntry) (PeerEntry,
 	if ps.hasKey {
 		if ps.key() != nil {
 			e.PubKey, _ = crypto.MarshalPublicKey(ps.key())
-		} else if inline, ok := inlinedKey(p); ok {
-			e.PubKey = inline
+		} else if inline, ok := inlinedDigest(p); ok {
+			e.PubKey = []byte(inline)
 		}
 	}
 	live := 0
@@ -266,8 +265,8 @@ func restoredTTL(a AddrEntry, now int64) (time.Duration, int64, bool) {
 // key the ID inlines, which the book does not store; comparing bytes with
 // the inlined key spares parsing it, the case of nearly every peer.
 func restoredKey(p peer.ID, raw []byte) (crypto.PubKey, error) {
-	if inline, ok := inlinedKey(p); ok {
-		if !bytes.Equal(inline, raw) {
+	if inline, ok := inlinedDigest(p); ok {
+		if inline != string(raw) {
 			return nil, fmt.Errorf("%w: public key does not match the peer ID", ErrInvalidEntry)
 		}
 		return nil, nil
@@ -280,16 +279,6 @@ func restoredKey(p peer.ID, raw []byte) (crypto.PubKey, error) {
 		return nil, fmt.Errorf("%w: public key does not match the peer ID", ErrInvalidEntry)
 	}
 	return k, nil
-}
-
-// inlinedKey returns the marshalled public key an identity-multihash peer ID
-// carries.
-func inlinedKey(p peer.ID) ([]byte, bool) {
-	dh, err := mh.Decode([]byte(p))
-	if err != nil || dh.Code != mh.IDENTITY {
-		return nil, false
-	}
-	return dh.Digest, true
 }
 
 // mergeLocked folds a restored peer into a live book.
