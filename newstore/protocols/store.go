@@ -128,7 +128,12 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.conns[c]
-	if cs == nil {
+	if cs != nil {
+		// A later event on c: see above.
+		if removed := s.peers[p].removed; len(removed) > 0 {
+			set = s.apply(set, nil, removed)
+		}
+	} else {
 		cs = &connState{peer: p}
 		s.conns[c] = cs
 		ps := s.peers[p]
@@ -142,10 +147,8 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 			s.retainedCount--
 		}
 		ps.conns = append(ps.conns, c)
-		cs.protos = set
-	} else {
-		cs.protos = without(set, s.peers[p].removed)
 	}
+	cs.protos = set
 	s.recomputeLocked(p, s.peers[p])
 }
 
@@ -178,8 +181,8 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 // noteRemovedLocked keeps ps.removed: what rm takes from the peer's set is
 // noted, what add gives back is not any more.
 func (s *Store) noteRemovedLocked(ps *peerState, add, rm []handle) {
-	if len(ps.removed) > 0 {
-		ps.removed = without(ps.removed, add)
+	if len(ps.removed) > 0 && len(add) > 0 {
+		ps.removed = s.apply(ps.removed, nil, add)
 	}
 	for _, h := range rm {
 		if !contains(ps.union, h) || contains(ps.removed, h) {
@@ -513,20 +516,6 @@ func (s *Store) apply(set, add, rm []handle) []handle {
 			break
 		}
 		if !contains(out, h) && !contains(rm, h) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// without returns set minus the members of rm, never mutating set.
-func without(set, rm []handle) []handle {
-	if len(rm) == 0 {
-		return set
-	}
-	out := make([]handle, 0, len(set))
-	for _, h := range set {
-		if !contains(rm, h) {
 			out = append(out, h)
 		}
 	}
