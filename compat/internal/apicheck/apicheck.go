@@ -100,7 +100,6 @@ func Load(dir string, paths ...string) (map[string]*types.Package, error) {
 	return pkgs, nil
 }
 
-
 // Compare returns, sorted, every way in which code written against upstream
 // would stop compiling if its import of upstream were swapped for ours. None
 // means ours is a drop-in for upstream.
