@@ -16,167 +16,24 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	pstore "github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/record"
-	upstream "github.com/libp2p/go-libp2p/p2p/host/peerstore"
-	pt "github.com/libp2p/go-libp2p/p2p/host/peerstore/test"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds"
+	"github.com/pstoremigrate/pstoremigrate/internal/pstoredstest"
 )
 
 // mapStore is upstream ds_test.go's mapDBStore: an in-memory datastore,
-// made safe for concurrent use.
+// made safe for concurrent use. Upstream's suites run on the separate books
+// in TestSuite (internal/pstoredstest), on this and on disk.
 func mapStore() ds.Batching { return dssync.MutexWrap(ds.NewMapDatastore()) }
-
-// assembled is a peerstore put together from the separate books as
-// upstream's pstoreds.NewPeerstore does (and as go-libp2p-peerstore's
-// NewPeerstore(kb, ab, pb, md) did): the books embedded beside upstream's
-// latency metrics, with Peers, PeerInfo, RemovePeer and Close of its own.
-type assembled struct {
-	pstore.Metrics
-	*pstoreds.KeyBook
-	*pstoreds.AddrBook
-	*pstoreds.ProtoBook
-	*pstoreds.PeerMetadata
-}
-
-var (
-	_ pstore.Peerstore         = (*assembled)(nil)
-	_ pstore.CertifiedAddrBook = (*assembled)(nil)
-)
-
-// assemble opens the four books on d as upstream's pstoreds.NewPeerstore
-// does, in its order.
-func assemble(ctx context.Context, d ds.Batching, opts pstoreds.Options) (*assembled, error) {
-	ab, err := pstoreds.NewAddrBook(ctx, d, opts)
-	if err != nil {
-		return nil, err
-	}
-	kb, err := pstoreds.NewKeyBook(ctx, d, opts)
-	if err != nil {
-		return nil, err
-	}
-	md, err := pstoreds.NewPeerMetadata(ctx, d, opts)
-	if err != nil {
-		return nil, err
-	}
-	pb, err := pstoreds.NewProtoBook(md, pstoreds.WithMaxProtocols(opts.MaxProtocols))
-	if err != nil {
-		return nil, err
-	}
-	return &assembled{Metrics: upstream.NewMetrics(), KeyBook: kb, AddrBook: ab, ProtoBook: pb, PeerMetadata: md}, nil
-}
-
-func (ps *assembled) Peers() peer.IDSlice {
-	set := map[peer.ID]struct{}{}
-	for _, p := range ps.PeersWithKeys() {
-		set[p] = struct{}{}
-	}
-	for _, p := range ps.PeersWithAddrs() {
-		set[p] = struct{}{}
-	}
-	out := make(peer.IDSlice, 0, len(set))
-	for p := range set {
-		out = append(out, p)
-	}
-	return out
-}
-
-func (ps *assembled) PeerInfo(p peer.ID) peer.AddrInfo {
-	return peer.AddrInfo{ID: p, Addrs: ps.AddrBook.Addrs(p)}
-}
-
-func (ps *assembled) RemovePeer(p peer.ID) {
-	ps.KeyBook.RemovePeer(p)
-	ps.ProtoBook.RemovePeer(p)
-	ps.PeerMetadata.RemovePeer(p)
-	ps.Metrics.RemovePeer(p)
-}
-
-// Close closes every book that is an io.Closer, as upstream's does.
-func (ps *assembled) Close() error {
-	var errs []error
-	for _, b := range []any{ps.KeyBook, ps.AddrBook, ps.ProtoBook, ps.PeerMetadata} {
-		if c, ok := b.(io.Closer); ok {
-			if err := c.Close(); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("closing the peerstore: %q", errs)
-	}
-	return nil
-}
 
 // verifyNoLeaks checks, at the end of a test, that everything the books
 // started has stopped.
 func verifyNoLeaks(t *testing.T) {
 	opt := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
-}
-
-// As upstream ds_test.go's TestDsAddrBook: a mock clock, the per-peer cap
-// off (the suite adds more addresses than it), both cache settings.
-func TestSeparateAddrBookSuite(t *testing.T) {
-	verifyNoLeaks(t)
-	for _, cacheSize := range []uint{1024, 0} {
-		t.Run(fmt.Sprintf("CacheSize=%d", cacheSize), func(t *testing.T) {
-			opts := pstoreds.DefaultOpts()
-			opts.GCPurgeInterval = time.Second
-			opts.CacheSize = cacheSize
-			opts.MaxAddrsPerPeer = 0
-			clk := mockclock.NewMock()
-			opts.Clock = clk
-			pt.TestAddrBook(t, func() (pstore.AddrBook, func()) {
-				d := mapStore()
-				ab, err := pstoreds.NewAddrBook(context.Background(), d, opts)
-				require.NoError(t, err)
-				return ab, func() {
-					require.NoError(t, ab.Close())
-					require.NoError(t, d.Close())
-				}
-			}, clk)
-		})
-	}
-}
-
-func TestSeparateKeyBookSuite(t *testing.T) {
-	verifyNoLeaks(t)
-	pt.TestKeyBook(t, func() (pstore.KeyBook, func()) {
-		d := mapStore()
-		kb, err := pstoreds.NewKeyBook(context.Background(), d, pstoreds.DefaultOpts())
-		require.NoError(t, err)
-		return kb, func() {
-			require.NoError(t, kb.Close())
-			require.NoError(t, d.Close())
-		}
-	})
-}
-
-func TestAssembledPeerstoreSuite(t *testing.T) {
-	verifyNoLeaks(t)
-	pt.TestPeerstore(t, func() (pstore.Peerstore, func()) {
-		d := mapStore()
-		ps, err := assemble(context.Background(), d, pstoreds.DefaultOpts())
-		require.NoError(t, err)
-		return ps, func() {
-			require.NoError(t, ps.Close())
-			require.NoError(t, d.Close())
-		}
-	})
-}
-
-func TestAssembledPeerstoreProtoStoreLimits(t *testing.T) {
-	verifyNoLeaks(t)
-	const limit = 10
-	opts := pstoreds.DefaultOpts()
-	opts.MaxProtocols = limit
-	ps, err := assemble(context.Background(), mapStore(), opts)
-	require.NoError(t, err)
-	defer ps.Close()
-	pt.TestPeerstoreProtoStoreLimits(t, ps, limit)
 }
 
 type keyedPeer struct {
@@ -213,65 +70,6 @@ func fill(t *testing.T, ps pstore.Peerstore, p keyedPeer) {
 	accepted, err := cab.ConsumePeerRecord(p.env, time.Hour)
 	require.NoError(t, err)
 	require.True(t, accepted)
-}
-
-// requireRestored checks what must survive a close and reopen: addresses,
-// the public key, the record; and what must not: the private key.
-func requireRestored(t *testing.T, ps pstore.Peerstore, p keyedPeer) {
-	t.Helper()
-	require.ElementsMatch(t, p.addrs, ps.Addrs(p.id))
-	pk := ps.PubKey(p.id)
-	require.NotNil(t, pk)
-	require.True(t, pk.Equals(p.priv.GetPublic()))
-	require.Nil(t, ps.PrivKey(p.id), "a private key does not survive a restart")
-	cab, ok := pstore.GetCertifiedAddrBook(ps)
-	require.True(t, ok)
-	env := cab.GetPeerRecord(p.id)
-	require.NotNil(t, env)
-	require.True(t, env.Equal(p.env))
-}
-
-// requireNoPrivateKey fails if any key or value of d holds a byte sequence
-// of priv: its raw form (for RSA, the PKCS#1 DER) or its marshalled form.
-func requireNoPrivateKey(t *testing.T, d ds.Read, priv ic.PrivKey) {
-	t.Helper()
-	raw, err := priv.Raw()
-	require.NoError(t, err)
-	marshalled, err := ic.MarshalPrivateKey(priv)
-	require.NoError(t, err)
-	res, err := d.Query(context.Background(), query.Query{})
-	require.NoError(t, err)
-	entries, err := res.Rest()
-	require.NoError(t, err)
-	require.NotEmpty(t, entries, "the state was saved")
-	for _, e := range entries {
-		require.NotContains(t, string(e.Value), string(raw), "value of %s", e.Key)
-		require.NotContains(t, string(e.Value), string(marshalled), "value of %s", e.Key)
-		require.NotContains(t, e.Key, "priv")
-	}
-}
-
-func TestAssembledPeerstoreKeepsAddrsAndPubKeysAcrossReopen(t *testing.T) {
-	verifyNoLeaks(t)
-	ctx := context.Background()
-	d := mapStore()
-	ps, err := assemble(ctx, d, pstoreds.DefaultOpts())
-	require.NoError(t, err)
-	peers := []keyedPeer{newKeyedPeer(t, 1), newKeyedPeer(t, 2)}
-	for _, p := range peers {
-		fill(t, ps, p)
-	}
-	require.NoError(t, ps.Close())
-	for _, p := range peers {
-		requireNoPrivateKey(t, d, p.priv)
-	}
-
-	ps, err = assemble(ctx, d, pstoreds.DefaultOpts())
-	require.NoError(t, err)
-	defer ps.Close()
-	for _, p := range peers {
-		requireRestored(t, ps, p)
-	}
 }
 
 // Books and a Peerstore opened on one datastore are views of one state:
@@ -319,7 +117,7 @@ func TestBooksOnOneDatastoreShareOneState(t *testing.T) {
 func TestKeyBookRemovePeerForgetsOnlyKeys(t *testing.T) {
 	verifyNoLeaks(t)
 	ctx := context.Background()
-	ps, err := assemble(ctx, mapStore(), pstoreds.DefaultOpts())
+	ps, err := pstoredstest.Assemble(ctx, mapStore(), pstoreds.DefaultOpts())
 	require.NoError(t, err)
 	defer ps.Close()
 	p := newKeyedPeer(t, 1)
