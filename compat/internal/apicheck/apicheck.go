@@ -174,7 +174,7 @@ func objectKind(o types.Object) string {
 // signature checks that every call of up compiles against our.
 func (c *comparer) signature(name string, up, our *types.Signature) {
 	if up.Params().Len() != our.Params().Len() || up.Variadic() != our.Variadic() {
-		c.errorf("%s: upstream's takes %s, ours %s", name, up.Params(), our.Params())
+		c.errorf("%s: upstream's is %s, ours %s", name, up, our)
 		return
 	}
 	for i := range up.Params().Len() {
@@ -185,7 +185,7 @@ func (c *comparer) signature(name string, up, our *types.Signature) {
 		}
 	}
 	if up.Results().Len() != our.Results().Len() {
-		c.errorf("%s: upstream's returns %s, ours %s", name, up.Results(), our.Results())
+		c.errorf("%s: upstream's is %s, ours %s", name, up, our)
 		return
 	}
 	for i := range up.Results().Len() {
