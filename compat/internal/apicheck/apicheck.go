@@ -100,6 +100,20 @@ func Load(dir string, paths ...string) (map[string]*types.Package, error) {
 	return pkgs, nil
 }
 
+// ModuleVersion returns the version of module path that `go list -m`
+// resolves in dir, as Load would load it.
+func ModuleVersion(dir, path string) (string, error) {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", path)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -m %s: %w\n%s", path, err, stderr.Bytes())
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 // Compare returns, sorted, every way in which code written against upstream
 // would stop compiling if its import of upstream were swapped for ours. None
 // means ours is a drop-in for upstream.
