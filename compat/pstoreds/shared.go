@@ -58,7 +58,7 @@ func configOf(opts Options, openedBy string) stateConfig {
 func (s *sharedState) checkConfig(want stateConfig, protocols bool) error {
 	have := s.cfg
 	var diff []string
-	if have.clock != want.clock {
+	if !sameClock(have.clock, want.clock) {
 		diff = append(diff, "Clock")
 	}
 	if have.maxAddrsPerPeer != want.maxAddrsPerPeer {
@@ -75,6 +75,17 @@ func (s *sharedState) checkConfig(want stateConfig, protocols bool) error {
 	}
 	return fmt.Errorf("pstoreds: %s: the datastore is already open (first by %s) with other %v; every open of one datastore must pass the same ones (open the AddrBook first when assembling books)",
 		want.openedBy, have.openedBy, diff)
+}
+
+// sameClock compares clocks without panicking on one whose dynamic type is
+// not comparable (such clocks are never the same).
+func sameClock(a, b newstore.Clock) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
 }
 
 // states holds the open shared states by datastore. The lock is held while
