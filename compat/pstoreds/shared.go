@@ -220,7 +220,9 @@ func (b batching) Batch(context.Context) (ds.Batch, error) {
 	return ds.NewBasicBatch(b.Datastore), nil
 }
 
-// asBatching returns d as a ds.Batching, and the value it is shared by.
+// asBatching returns d as a ds.Batching: itself when it batches, else
+// wrapped. A wrapper compares equal to another of the same d, so books
+// opened on one non-batching datastore still share its state.
 func asBatching(d ds.Datastore) ds.Batching {
 	if b, ok := d.(ds.Batching); ok {
 		return b
