@@ -329,9 +329,9 @@ func TestConcurrentUse(t *testing.T) {
 	for h, list := range s.supporting {
 		for i, ps := range list {
 			assert.Same(t, ps, s.peers[ps.id], "index entry for a dropped peer")
-			j := index(ps.union, h)
+			j := ps.union.find(h)
 			require.GreaterOrEqual(t, j, 0, "index entry without a set entry")
-			assert.Equal(t, int32(i), ps.pos[j], "position kept in step")
+			assert.Equal(t, int32(i), ps.union.pos[j], "position kept in step")
 		}
 	}
 	retained := 0
@@ -342,8 +342,8 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	assert.Equal(t, retained, s.retainedCount, "retained count kept in step")
 	for _, ps := range s.peers {
-		for j, h := range ps.union {
-			assert.Same(t, ps, s.supporting[h][ps.pos[j]], "set entry without an index entry")
+		for j, h := range ps.union.list {
+			assert.Same(t, ps, s.supporting[h][ps.union.pos[j]], "set entry without an index entry")
 		}
 	}
 }
