@@ -46,4 +46,16 @@
 // Expired values are dropped on every access and by a sweep every
 // DefaultSweepInterval (WithSweepInterval), so they neither answer Get nor
 // count against the caps.
+//
+// Bounds are in bytes too. Each value is charged the size of its key and
+// its own (a string or byte slice by its length, anything else by its
+// type's size: memory a pointer leads to is the caller's to bound) plus
+// EntryOverhead. A peer's values may take DefaultMaxBytesPerPeer
+// (WithMaxBytesPerPeer); a Put past it is ErrTooManyBytes and changes
+// nothing. The values of all disconnected peers together may take
+// DefaultMaxRetainedBytes (WithMaxRetainedBytes): past it the peers
+// disconnected longest lose their values first, counted by Dropped, so
+// churning identities cannot grow the store within a TTL. Once the peers
+// are gone the store gives its memory back (a map that emptied out is
+// rebuilt by the sweep).
 package peerdata

@@ -52,7 +52,7 @@ func checkConsistent(t *testing.T, s *Store) {
 			require.Len(t, ps.union.list, len(want), "union of %s", ps.id)
 			for i, h := range ps.union.list {
 				if ps.counted {
-					assert.Equal(t, want[h], ps.union.count[i], "count of %s", h.Value())
+					assert.Equal(t, want[h], ps.union.count[i], "count of %s", h.id)
 				} else {
 					assert.Len(t, ps.conns, 1)
 				}
@@ -60,14 +60,17 @@ func checkConsistent(t *testing.T, s *Store) {
 		}
 		for i, h := range ps.union.list {
 			assert.Equal(t, i, ps.union.find(h))
-			assert.Same(t, ps, s.supporting[h][ps.union.pos[i]], "set entry without an index entry")
+			assert.Same(t, ps, h.peers[ps.union.pos[i]], "set entry without an index entry")
+			assert.Same(t, h, s.table[h.id], "set entry not interned")
 		}
 	}
 	assert.Equal(t, retained, s.retainedCount)
 	assert.Equal(t, retainedBytes, s.retainedBytes)
 	assert.Len(t, s.connList, len(s.conns))
-	for h, list := range s.supporting {
-		for i, ps := range list {
+	for id, h := range s.table {
+		assert.Equal(t, id, h.id)
+		assert.NotEmpty(t, h.peers, "an entry no union has is freed")
+		for i, ps := range h.peers {
 			assert.Same(t, ps, s.peers[ps.id], "index entry for a dropped peer")
 			j := ps.union.find(h)
 			require.GreaterOrEqual(t, j, 0, "index entry without a set entry")
@@ -209,11 +212,11 @@ func TestMemoryComesBackAfterChurn(t *testing.T) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	assert.Empty(t, s.peers)
-	assert.Empty(t, s.supporting)
+	assert.Empty(t, s.table)
 	assert.Nil(t, s.retained, "the drained queue lets its array go")
 	assert.Zero(t, s.retainedBytes)
 	assert.Zero(t, s.peakPeers, "the emptied peer map was rebuilt")
-	assert.Zero(t, s.peakSupporting, "the emptied index was rebuilt")
+	assert.Zero(t, s.peakTable, "the emptied table was rebuilt")
 	assert.Zero(t, s.peakConns, "the emptied connection map was rebuilt")
 	assert.Zero(t, cap(s.connList), "the emptied connection list was given back")
 }

@@ -72,7 +72,7 @@ func (s *protoSet) removeAt(i int) {
 			s.at[moved] = int32(i)
 		}
 	}
-	s.list[last] = handle{} // the handle keeps its string alive
+	s.list[last] = nil // the handle keeps its string alive
 	s.list = s.list[:last]
 	if s.pos != nil {
 		s.pos = s.pos[:last]

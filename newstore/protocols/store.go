@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unique"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -55,7 +54,18 @@ const (
 )
 
 // handle is an interned protocol ID: 8 bytes, compared by pointer.
-type handle = unique.Handle[protocol.ID]
+type handle = *protoEntry
+
+// protoEntry is one protocol ID, shared by every set that holds it, and the
+// peers whose union has it. It is in Store.table exactly while that list is
+// not empty: the string goes the moment the last set lets it go. (Package
+// unique would free it only after a collection, through a weak pointer and
+// a cleanup per string, which for a peer advertising a thousand strings of
+// its own costs the collector more than the store.)
+type protoEntry struct {
+	id    protocol.ID
+	peers []*peerState
+}
 
 // Store keeps the protocols of each live connection. It is safe for
 // concurrent use; build one with New.
@@ -79,15 +89,16 @@ type Store struct {
 	// scanAt is where the sweeper's next look at connList starts.
 	scanAt int
 	peers  map[peer.ID]*peerState
-	// supporting indexes the per-peer unions, so PeersSupporting does not
-	// scan every peer: for each protocol, the peers whose union has it. A
-	// slice, not a set: appending costs far less than inserting into a large
-	// hash table, and the union's pos makes removal O(1).
-	supporting map[handle][]*peerState
+	// table interns the protocols and indexes the per-peer unions, so
+	// PeersSupporting does not scan every peer: for each protocol, the
+	// peers whose union has it. A slice, not a set: appending costs far
+	// less than inserting into a large hash table, and the union's pos
+	// makes removal O(1).
+	table map[protocol.ID]*protoEntry
 	// peak* are the most entries each map held since it was last rebuilt:
 	// Go maps never shrink, so the sweeper rebuilds one that has emptied
 	// out.
-	peakConns, peakPeers, peakSupporting int
+	peakConns, peakPeers, peakTable int
 	// retained lists the peers kept after their last connection, in the
 	// order they lost it, which with one grace period is expiry order too.
 	// Entries go stale when the peer reconnects or is dropped; retainedCount
@@ -139,7 +150,7 @@ type peerState struct {
 	// removed holds what identify pushes removed and did not add again,
 	// so that a late identification event cannot bring it back (see
 	// Identified); at most maxPerConn of them, all forgotten when full.
-	removed map[handle]struct{}
+	removed map[protocol.ID]struct{}
 }
 
 // New returns a Store with its sweeper running; Close stops it.
@@ -154,7 +165,7 @@ func New(opts ...Option) *Store {
 		maxRetainedBytes:        DefaultMaxRetainedBytes,
 		conns:                   make(map[network.Conn]*connState),
 		peers:                   make(map[peer.ID]*peerState),
-		supporting:              make(map[handle][]*peerState),
+		table:                   make(map[protocol.ID]*protoEntry),
 	}
 	for _, o := range opts {
 		o(s)
@@ -185,26 +196,27 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	if c == nil || c.IsClosed() {
 		return
 	}
-	set := s.intern(protos)
+	ids := s.dedupe(protos)
 	p := c.RemotePeer()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.conns[c]
 	if cs == nil {
-		s.addConnLocked(c, p, set)
+		s.addConnLocked(c, p, s.resolveLocked(ids, true))
 		return
 	}
 	// A later event on c: see above.
 	ps := cs.ps
 	if len(ps.removed) > 0 {
-		kept := set[:0]
-		for _, h := range set {
-			if _, gone := ps.removed[h]; !gone {
-				kept = append(kept, h)
+		kept := make([]protocol.ID, 0, len(ids)) // ids may be the caller's slice
+		for _, id := range ids {
+			if _, gone := ps.removed[id]; !gone {
+				kept = append(kept, id)
 			}
 		}
-		set = kept
+		ids = kept
 	}
+	set := s.resolveLocked(ids, true)
 	next := makeLookup(set)
 	// From the end: removeAt moves the last entry, one already kept, into
 	// the slot it frees.
@@ -233,6 +245,11 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, set []handle) {
 		s.clearUnionLocked(ps)
 	}
 	cs := &connState{conn: c, ps: ps, slot: len(s.connList)}
+	if len(set) > 0 {
+		// Sized once: appending one by one would leave up to twice the
+		// memory behind for the connection's lifetime.
+		cs.set.list = make([]handle, 0, len(set))
+	}
 	s.conns[c] = cs
 	s.peakConns = max(s.peakConns, len(s.conns))
 	s.connList = append(s.connList, cs)
@@ -240,6 +257,9 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, set []handle) {
 	switch {
 	case len(ps.conns) == 1 && !ps.counted:
 		ps.union = &cs.set
+		if len(set) > 0 {
+			cs.set.pos = make([]int32, 0, len(set))
+		}
 	case !ps.counted:
 		s.countLocked(ps)
 	}
@@ -309,13 +329,15 @@ func (s *Store) connRemoveAtLocked(cs *connState, i int) {
 func (s *Store) unionAddLocked(ps *peerState, h handle) {
 	u := ps.union
 	u.add(h)
-	list := s.supporting[h]
-	u.pos = append(u.pos, int32(len(list)))
+	u.pos = append(u.pos, int32(len(h.peers)))
 	if ps.counted {
 		u.count = append(u.count, 1)
 	}
-	s.supporting[h] = append(list, ps)
-	s.peakSupporting = max(s.peakSupporting, len(s.supporting))
+	if len(h.peers) == 0 {
+		s.table[h.id] = h
+		s.peakTable = max(s.peakTable, len(s.table))
+	}
+	h.peers = append(h.peers, ps)
 }
 
 // unionRemoveAtLocked removes the entry at slot i of ps's union, and ps
@@ -329,7 +351,7 @@ func (s *Store) unionRemoveAtLocked(ps *peerState, i int) {
 // unindexLocked removes the entry at i from h's list, moving the last entry
 // into its place.
 func (s *Store) unindexLocked(h handle, i int32) {
-	list := s.supporting[h]
+	list := h.peers
 	last := len(list) - 1
 	if moved := list[last]; int(i) != last {
 		list[i] = moved
@@ -337,14 +359,15 @@ func (s *Store) unindexLocked(h handle, i int32) {
 	}
 	list[last] = nil
 	if last == 0 {
-		delete(s.supporting, h)
+		h.peers = nil
+		delete(s.table, h.id)
 		return
 	}
 	list = list[:last]
 	if cap(list) > 64 && 4*len(list) < cap(list) {
 		list = append(make([]*peerState, 0, 2*len(list)), list...)
 	}
-	s.supporting[h] = list
+	h.peers = list
 }
 
 // clearUnionLocked empties ps's union and takes ps out of the index.
@@ -365,15 +388,17 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 	if len(added) == 0 && len(removed) == 0 {
 		return
 	}
-	add := s.intern(added)
-	rm := s.intern(removed)
-	rmSet := makeLookup(rm)
+	addIDs := s.dedupe(added)
+	rmIDs := s.dedupe(removed)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
 	if ps == nil {
 		return // nothing identified on this peer yet: the identify event will carry the set
 	}
+	add := s.resolveLocked(addIDs, true)
+	rm := s.resolveLocked(rmIDs, false) // what no set has needs no removing
+	rmSet := makeLookup(rm)
 	s.noteRemovedLocked(ps, add, rm)
 	if len(ps.conns) == 0 {
 		s.updateRetainedLocked(ps, add, rm, rmSet)
@@ -429,7 +454,7 @@ func (s *Store) updateRetainedLocked(ps *peerState, add, rm []handle, rmSet look
 // noted, what add gives back is not any more.
 func (s *Store) noteRemovedLocked(ps *peerState, add, rm []handle) {
 	for _, h := range add {
-		delete(ps.removed, h)
+		delete(ps.removed, h.id)
 	}
 	for _, h := range rm {
 		if !ps.union.has(h) {
@@ -439,9 +464,9 @@ func (s *Store) noteRemovedLocked(ps *peerState, add, rm []handle) {
 			// Forgetting every older removal at once keeps this O(1)
 			// amortized; a late event older than maxPerConn removals is
 			// not worth a queue.
-			ps.removed = make(map[handle]struct{})
+			ps.removed = make(map[protocol.ID]struct{})
 		}
-		ps.removed[h] = struct{}{}
+		ps.removed[h.id] = struct{}{}
 	}
 }
 
@@ -632,7 +657,7 @@ func (s *Store) Supports(p peer.ID, protos ...protocol.ID) []protocol.ID {
 	}
 	var out []protocol.ID
 	for _, want := range protos {
-		if u.has(unique.Make(want)) {
+		if h := s.table[want]; h != nil && u.has(h) {
 			out = append(out, want)
 		}
 	}
@@ -649,7 +674,7 @@ func (s *Store) FirstSupported(p peer.ID, protos ...protocol.ID) protocol.ID {
 		return ""
 	}
 	for _, want := range protos {
-		if u.has(unique.Make(want)) {
+		if h := s.table[want]; h != nil && u.has(h) {
 			return want
 		}
 	}
@@ -660,10 +685,12 @@ func (s *Store) FirstSupported(p peer.ID, protos ...protocol.ID) protocol.ID {
 // proto.
 func (s *Store) PeersSupporting(proto protocol.ID) []peer.ID {
 	now := s.sweeper.Clock.Now().UnixNano()
-	h := unique.Make(proto)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	list := s.supporting[h]
+	var list []*peerState
+	if h := s.table[proto]; h != nil {
+		list = h.peers
+	}
 	out := make([]peer.ID, 0, len(list))
 	for _, ps := range list {
 		if len(ps.conns) > 0 || ps.retainedUntil > now {
@@ -793,9 +820,9 @@ func (s *Store) shrinkMapsLocked() {
 		s.peers = rebuilt(s.peers)
 		s.peakPeers = len(s.peers)
 	}
-	if s.peakSupporting > floor && 4*len(s.supporting) < s.peakSupporting {
-		s.supporting = rebuilt(s.supporting)
-		s.peakSupporting = len(s.supporting)
+	if s.peakTable > floor && 4*len(s.table) < s.peakTable {
+		s.table = rebuilt(s.table)
+		s.peakTable = len(s.table)
 	}
 }
 
@@ -809,10 +836,10 @@ func rebuilt[K comparable, V any](m map[K]V) map[K]V {
 	return out
 }
 
-// intern returns the handles of protos, without duplicates and at most
-// maxPerConn of them (the rest counted as dropped). It runs before the lock
-// is taken: interning is the costliest step of an event.
-func (s *Store) intern(protos []protocol.ID) []handle {
+// dedupe returns protos without duplicates, at most maxPerConn of them and
+// no more than a peer's byte budget (the rest counted as dropped). It runs
+// before the lock is taken.
+func (s *Store) dedupe(protos []protocol.ID) []protocol.ID {
 	if len(protos) == 0 {
 		return nil
 	}
@@ -820,22 +847,62 @@ func (s *Store) intern(protos []protocol.ID) []handle {
 		s.dropped.Add(uint64(len(protos) - s.maxPerConn))
 		protos = protos[:s.maxPerConn]
 	}
-	out := make([]handle, 0, len(protos))
-	var seen map[handle]struct{}
+	// No set may hold more than a peer's budget: what lies past it is
+	// dropped before anything is paid for it.
+	budget := 0
+	for i, p := range protos {
+		if budget += len(p) + EntryOverhead; budget > s.maxBytesPerPeer {
+			s.dropped.Add(uint64(len(protos) - i))
+			protos = protos[:i]
+			break
+		}
+	}
+	out := make([]protocol.ID, 0, len(protos))
+	var seen map[protocol.ID]struct{}
 	if len(protos) > smallSet {
-		seen = make(map[handle]struct{}, len(protos))
+		seen = make(map[protocol.ID]struct{}, len(protos))
+	} else if !hasDuplicates(protos) {
+		return protos // the common case costs no copy; callers never write to it
 	}
 	for _, p := range protos {
-		h := unique.Make(p)
 		if seen != nil {
-			if _, dup := seen[h]; dup {
+			if _, dup := seen[p]; dup {
 				continue
 			}
-			seen[h] = struct{}{}
-		} else if slices.Contains(out, h) {
+			seen[p] = struct{}{}
+		} else if slices.Contains(out, p) {
 			continue
 		}
-		out = append(out, h)
+		out = append(out, p)
+	}
+	return out
+}
+
+func hasDuplicates(protos []protocol.ID) bool {
+	for i, p := range protos {
+		if slices.Contains(protos[:i], p) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveLocked returns the entries of ids, which must be distinct: the
+// interned one of a protocol some union has, or, with create, a new entry
+// that joins the table when a union takes it. Without create, protocols no
+// set has are left out.
+func (s *Store) resolveLocked(ids []protocol.ID, create bool) []handle {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]handle, 0, len(ids))
+	for _, id := range ids {
+		switch h := s.table[id]; {
+		case h != nil:
+			out = append(out, h)
+		case create:
+			out = append(out, &protoEntry{id: id})
+		}
 	}
 	return out
 }
@@ -867,7 +934,7 @@ func (l lookup) has(h handle) bool {
 }
 
 // entryCost is what one protocol entry is charged against a budget.
-func entryCost(h handle) int { return len(h.Value()) + EntryOverhead }
+func entryCost(h handle) int { return len(h.id) + EntryOverhead }
 
 func values(set []handle) []protocol.ID {
 	if set == nil {
@@ -875,7 +942,7 @@ func values(set []handle) []protocol.ID {
 	}
 	out := make([]protocol.ID, len(set))
 	for i, h := range set {
-		out[i] = h.Value()
+		out[i] = h.id
 	}
 	return out
 }
