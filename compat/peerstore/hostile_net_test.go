@@ -96,7 +96,7 @@ func writeIdentify(s network.Stream, tag string) {
 // once identify is done) while the hostile peer pushes.
 func honestConnect(t *testing.T, target host.Host, push func()) time.Duration {
 	t.Helper()
-	honest := newHost(t, hostConfig{agent: "kubo/0.30.0/"})
+	honest := newHost(t, hostConfig{Agent: "kubo/0.30.0/"})
 	honest.SetStreamHandler(echo, handleEcho)
 	done := make(chan struct{})
 	go func() { defer close(done); push() }()
@@ -121,7 +121,7 @@ func TestHostilePeerOnLoopback(t *testing.T) {
 		t.Logf("upstream pstoremem: honest connect took %v", honestConnect(t, target, push))
 	})
 	t.Run("compat", func(t *testing.T) {
-		target := newHost(t, hostConfig{minimal: true})
+		target := newHost(t, hostConfig{Minimal: true})
 		view := New(target)
 		hostile, push := hostileSwarm(t, target)
 		took := honestConnect(t, target, push)
