@@ -169,6 +169,9 @@ var ErrInvalidEntry = errors.New("invalid snapshot entry")
 // reads the restored one's sequence number.
 func (ab *AddrBook) Restore(r io.Reader) error {
 	sr, err := NewSnapshotReader(r)
+	if err == nil {
+		err = sr.Expect(KindAddrBook)
+	}
 	if err != nil {
 		return fmt.Errorf("newstore: restore: %w", err)
 	}

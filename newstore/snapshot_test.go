@@ -273,7 +273,7 @@ func TestSnapshotBitFlipsAreDetected(t *testing.T) {
 	data := encodeSnapshot(t, time.Unix(1, 0), entries)
 	// The first peer block's body starts after the header, the block
 	// kind and the body length.
-	hdrLen := len(snapshotMagic) + 1 + 8 + 4
+	hdrLen := len(snapshotMagic) + 1 + 1 + 8 + 4 // magic, version, kind, taken, checksum
 	n, k := binary.Uvarint(data[hdrLen+1:])
 	bodyStart, bodyLen := hdrLen+1+k, int(n)
 	kinds := []error{ErrBadMagic, ErrUnsupportedVersion, ErrTruncated, ErrChecksum, ErrCorrupt}
@@ -316,6 +316,7 @@ func TestSnapshotWrongMagic(t *testing.T) {
 func rawSnapshot(version uint64, peerCount uint64, bodies ...[]byte) []byte {
 	b := []byte(snapshotMagic)
 	b = binary.AppendUvarint(b, version)
+	b = append(b, byte(KindAddrBook))
 	b = binary.LittleEndian.AppendUint64(b, uint64(time.Unix(1, 0).UnixNano()))
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	for _, body := range bodies {
@@ -359,6 +360,7 @@ func TestSnapshotHostileStructure(t *testing.T) {
 
 	hugeBlock := []byte(snapshotMagic)
 	hugeBlock = binary.AppendUvarint(hugeBlock, SnapshotVersion)
+	hugeBlock = append(hugeBlock, byte(KindAddrBook))
 	hugeBlock = binary.LittleEndian.AppendUint64(hugeBlock, 0)
 	hugeBlock = binary.LittleEndian.AppendUint32(hugeBlock, crc32.Checksum(hugeBlock, castagnoli))
 	hugeBlock = append(hugeBlock, blockPeer)
@@ -368,24 +370,24 @@ func TestSnapshotHostileStructure(t *testing.T) {
 		data []byte
 		kind error
 	}{
-		"valid baseline":         {rawSnapshot(1, 1, rawBody(id, 1, goodAddr, empty)), nil},
+		"valid baseline":         {rawSnapshot(SnapshotVersion, 1, rawBody(id, 1, goodAddr, empty)), nil},
 		"block length 2^62":      {hugeBlock, ErrCorrupt},
-		"address count 2^40":     {rawSnapshot(1, 1, rawBody(id, 1<<40, goodAddr, empty)), ErrCorrupt},
-		"address count past end": {rawSnapshot(1, 1, rawBody(id, 3, goodAddr, empty)), ErrCorrupt},
-		"invalid multiaddr":      {rawSnapshot(1, 1, rawBody(id, 1, append(append(lp([]byte{0xff, 0xff, 0x03}), 0x02), expiry[:]...), empty)), ErrCorrupt},
-		"empty multiaddr":        {rawSnapshot(1, 1, rawBody(id, 1, append(append(lp(nil), 0x02), expiry[:]...), empty)), ErrCorrupt},
-		"multiaddr too long":     {rawSnapshot(1, 1, rawBody(id, 1, lp(make([]byte, MaxSnapshotAddrLen+1)), empty)), ErrCorrupt},
-		"invalid peer ID":        {rawSnapshot(1, 1, rawBody([]byte("nope"), 0, empty)), ErrCorrupt},
-		"empty peer ID":          {rawSnapshot(1, 1, rawBody(nil, 0, empty)), ErrCorrupt},
-		"peer ID too long":       {rawSnapshot(1, 1, rawBody(make([]byte, MaxSnapshotPeerIDLen+1), 0, empty)), ErrCorrupt},
-		"public key too long":    {rawSnapshot(1, 1, rawBody(id, 0, lp(make([]byte, MaxSnapshotPubKeyLen+1)), []byte{0})), ErrCorrupt},
-		"record length past end": {rawSnapshot(1, 1, rawBody(id, 0, []byte{0, 50}, []byte("short"))), ErrCorrupt},
-		"extra bytes in block":   {rawSnapshot(1, 1, rawBody(id, 0, empty, []byte{1})), ErrCorrupt},
-		"count too high":         {rawSnapshot(1, 2, rawBody(id, 0, empty)), ErrCorrupt},
-		"count too low":          {rawSnapshot(1, 0, rawBody(id, 0, empty)), ErrCorrupt},
-		"unknown block kind":     {append(rawSnapshot(1, 0)[:len(snapshotMagic)+1+8+4], 'X'), ErrCorrupt},
-		"data after trailer":     {append(rawSnapshot(1, 0), 0), ErrCorrupt},
-		"overlong varint": {append(append(rawSnapshot(1, 0)[:len(snapshotMagic)+1+8+4], blockPeer),
+		"address count 2^40":     {rawSnapshot(SnapshotVersion, 1, rawBody(id, 1<<40, goodAddr, empty)), ErrCorrupt},
+		"address count past end": {rawSnapshot(SnapshotVersion, 1, rawBody(id, 3, goodAddr, empty)), ErrCorrupt},
+		"invalid multiaddr":      {rawSnapshot(SnapshotVersion, 1, rawBody(id, 1, append(append(lp([]byte{0xff, 0xff, 0x03}), 0x02), expiry[:]...), empty)), ErrCorrupt},
+		"empty multiaddr":        {rawSnapshot(SnapshotVersion, 1, rawBody(id, 1, append(append(lp(nil), 0x02), expiry[:]...), empty)), ErrCorrupt},
+		"multiaddr too long":     {rawSnapshot(SnapshotVersion, 1, rawBody(id, 1, lp(make([]byte, MaxSnapshotAddrLen+1)), empty)), ErrCorrupt},
+		"invalid peer ID":        {rawSnapshot(SnapshotVersion, 1, rawBody([]byte("nope"), 0, empty)), ErrCorrupt},
+		"empty peer ID":          {rawSnapshot(SnapshotVersion, 1, rawBody(nil, 0, empty)), ErrCorrupt},
+		"peer ID too long":       {rawSnapshot(SnapshotVersion, 1, rawBody(make([]byte, MaxSnapshotPeerIDLen+1), 0, empty)), ErrCorrupt},
+		"public key too long":    {rawSnapshot(SnapshotVersion, 1, rawBody(id, 0, lp(make([]byte, MaxSnapshotPubKeyLen+1)), []byte{0})), ErrCorrupt},
+		"record length past end": {rawSnapshot(SnapshotVersion, 1, rawBody(id, 0, []byte{0, 50}, []byte("short"))), ErrCorrupt},
+		"extra bytes in block":   {rawSnapshot(SnapshotVersion, 1, rawBody(id, 0, empty, []byte{1})), ErrCorrupt},
+		"count too high":         {rawSnapshot(SnapshotVersion, 2, rawBody(id, 0, empty)), ErrCorrupt},
+		"count too low":          {rawSnapshot(SnapshotVersion, 0, rawBody(id, 0, empty)), ErrCorrupt},
+		"unknown block kind":     {append(rawSnapshot(SnapshotVersion, 0)[:len(snapshotMagic)+1+1+8+4], 'X'), ErrCorrupt},
+		"data after trailer":     {append(rawSnapshot(SnapshotVersion, 0), 0), ErrCorrupt},
+		"overlong varint": {append(append(rawSnapshot(SnapshotVersion, 0)[:len(snapshotMagic)+1+1+8+4], blockPeer),
 			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), ErrCorrupt},
 	}
 	for name, c := range cases {

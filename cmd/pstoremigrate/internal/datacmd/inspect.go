@@ -76,6 +76,9 @@ type LegacyReport struct {
 
 // SnapshotReport is the content of a snapshot.
 type SnapshotReport struct {
+	// Contents is what the header says the entries are: "address book"
+	// or "remembered peers".
+	Contents string `json:"contents"`
 	Counts
 	Taken time.Time `json:"taken"`
 }
@@ -151,7 +154,7 @@ func readSnapshot(rd io.Reader, now time.Time) (*SnapshotReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SnapshotReport{Taken: sr.Taken()}
+	s := &SnapshotReport{Taken: sr.Taken(), Contents: sr.Kind().String()}
 	for {
 		e, err := sr.Next()
 		if err == io.EOF {
@@ -249,6 +252,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		} else {
 			fmt.Fprintf(tw, "\ncompat/pstoreds snapshot\t\n")
 		}
+		fmt.Fprintf(tw, "  holds\t%s\n", s.Contents)
 		fmt.Fprintf(tw, "  taken\t%s\n", s.Taken.UTC().Format(time.RFC3339))
 		writeCounts(tw, s.Counts)
 	}
