@@ -78,6 +78,8 @@ func migrate(ctx context.Context, d ds.Batching, s *legacybooks.Store) (Migratio
 		if err := d.Sync(ctx, legacy.KeysPrefix); err != nil {
 			return r, fmt.Errorf("syncing the deletion of private keys: %w", err)
 		}
+		// A delete only writes a tombstone: the key stays in the files.
+		compactAfterDelete(ctx, d, &r)
 	}
 	return r, nil
 }
