@@ -156,6 +156,7 @@ type checker struct {
 	// core/peerstore, to recognise user interfaces that redeclare them.
 	legacySigs map[string]*types.Signature
 	writes     *writes             // built on first use
+	params     *params             // built on first use
 	swaps      []analysis.TextEdit // upstream store imports -> compat
 	findings   []finding
 }

@@ -136,12 +136,22 @@ func (c *checker) checkMethods() {
 				if manual = c.privKeyManual(fn.Name(), call, rws[0]); manual == "" {
 					f.rewrites = rws
 					fix = fmt.Sprintf("rewrite to peerstore.New(%s) of compat/peerstore, which keeps it working", types.ExprString(rws[0].host))
+					if view := c.reusableView(rws[0]); view != "" {
+						fix = fmt.Sprintf("use %s, the compat/peerstore view of %s already in scope, which keeps it working", view, types.ExprString(rws[0].host))
+					}
 				}
 			case hostField:
 				f.rewrites = rws
 				fix = "where the field it is called on is filled, rewrite h.Peerstore() to peerstore.New(h) of compat/peerstore, which keeps it working"
+			case hostParam:
+				if m.category == CategoryPrivKey {
+					manual = "the key is not provably the host's own (the store arrives as a parameter): keep a private key where it is created; compat serves the host's own key only"
+					break
+				}
+				f.rewrites = rws
+				fix = fmt.Sprintf("every call of %s in the package passes the host's store: rewrite h.Peerstore() to peerstore.New(h) of compat/peerstore there, which keeps it working", c.paramFunc(sel.X))
 			default:
-				manual = "the receiver is not h.Peerstore() of a host.Host here (a parameter, field, embedded interface, or a variable assigned more than once): create the value with peerstore.New(h) of compat/peerstore, or move to the native replacement"
+				manual = c.untraced(sel.X)
 			}
 		}
 		if manual != "" {
