@@ -144,10 +144,6 @@ func (c *checker) checkMethods() {
 				f.rewrites = rws
 				fix = "where the field it is called on is filled, rewrite h.Peerstore() to peerstore.New(h) of compat/peerstore, which keeps it working"
 			case hostParam:
-				if m.category == CategoryPrivKey {
-					manual = "the key is not provably the host's own (the store arrives as a parameter): keep a private key where it is created; compat serves the host's own key only"
-					break
-				}
 				f.rewrites = rws
 				fix = fmt.Sprintf("every call of %s in the package passes the host's store: rewrite h.Peerstore() to peerstore.New(h) of compat/peerstore there, which keeps it working", c.paramFunc(sel.X))
 			default:

@@ -109,9 +109,10 @@ func dispatch(d dispatcher, h host.Host, p peer.ID) {
 	impl{}.rm(h.Peerstore(), p) // want `h.Peerstore\(\) is passed as an argument of type peerstore.ProtoBook`
 }
 
-// keys on a parameter stay manual: the peer is not provably the host's.
+// key reads a private key through a parameter every caller fills with the
+// host's store: compat's view answers what that store holds, as for a field.
 func key(ps peerstore.Peerstore, p peer.ID) bool {
-	return ps.PrivKey(p) != nil // want `KeyBook.PrivKey is going away: .*not rewritten: the key is not provably the host's own \(the store arrives as a parameter\)`
+	return ps.PrivKey(p) != nil // want `KeyBook.PrivKey is going away: .*fix: every call of key in the package passes the host's store`
 }
 
 func callsKey(h host.Host) bool {
