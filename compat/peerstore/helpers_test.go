@@ -28,7 +28,7 @@ type minimalStore struct {
 	cab peerstore.CertifiedAddrBook
 }
 
-func newMinimalStore(t *testing.T) *minimalStore {
+func newMinimalStore(t testing.TB) *minimalStore {
 	t.Helper()
 	ps, err := pstoremem.NewPeerstore()
 	require.NoError(t, err)
@@ -64,7 +64,7 @@ type hostConfig struct {
 
 // newHost builds a go-libp2p host listening on loopback only, closed with
 // the test.
-func newHost(t *testing.T, cfg hostConfig) host.Host {
+func newHost(t testing.TB, cfg hostConfig) host.Host {
 	t.Helper()
 	opts := []libp2p.Option{libp2p.NoTransports, libp2p.DisableRelay()}
 	if cfg.quic {
@@ -90,7 +90,7 @@ func newHost(t *testing.T, cfg hostConfig) host.Host {
 }
 
 // connect dials b from a; go-libp2p's Connect returns once identify is done.
-func connect(t *testing.T, a, b host.Host) {
+func connect(t testing.TB, a, b host.Host) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
