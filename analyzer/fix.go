@@ -139,6 +139,9 @@ func fixMessage(f finding) string {
 	if len(f.rewrites) > 0 {
 		return "Replace host.Peerstore() with peerstore.New(host) of compat/peerstore"
 	}
+	if f.fixMessage != "" {
+		return f.fixMessage
+	}
 	return "Import compat/pstoremem and compat/pstoreds instead of upstream's"
 }
 

@@ -6,6 +6,7 @@ import (
 	"go/constant"
 	"go/types"
 
+	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ast/edge"
 )
 
@@ -148,6 +149,16 @@ func (c *checker) checkMethods() {
 				fix = fmt.Sprintf("every call of %s in the package passes the host's store: rewrite h.Peerstore() to peerstore.New(h) of compat/peerstore there, which keeps it working", c.paramFunc(sel.X))
 			default:
 				manual = c.untraced(sel.X)
+			}
+		}
+		if manual != "" && m.category == CategoryPrivKey {
+			if advice, edit := c.ownKey(fn.Name(), call); edit != nil {
+				manual = ""
+				f.edits = []analysis.TextEdit{*edit}
+				f.fixMessage = "Use the private key added before instead of reading it back"
+				fix = advice + ": use it instead of reading it back (and pass libp2p.Identity of it where the host is built)"
+			} else if advice != "" {
+				manual += "; " + advice
 			}
 		}
 		if manual != "" {
