@@ -241,7 +241,7 @@ func (c *checker) describe(e ast.Expr, hops int) string {
 			what := fmt.Sprintf("%s, field %s of %s (declared at %s:%d)", types.ExprString(root), field.Name(),
 				types.TypeString(owner, c.qualifier), filepath.Base(at.Filename), at.Line)
 			if field.Exported() || field.Pkg() != c.pass.Pkg {
-				return what + ", which code outside this package can fill (another package, or dependency injection such as uber-go/fx), so no trace reaches where the store is made: construct that store with compat/pstoremem or compat/pstoreds where it is provided (the legacy calls then keep working), or move to the native replacement"
+				return what + ", which code outside this package can fill (another package, or dependency injection such as uber-go/fx), so no trace reaches where the store is made: construct that store with compat/pstoremem or compat/pstoreds where it is provided (the legacy calls then keep working), or move to the native replacement (MIGRATION.md, \"Apps wired with uber-go/fx\")"
 			}
 			if w := c.localWrites().fields[field]; hops > 0 && w != nil && !w.escapes && len(w.values) == 1 {
 				return fmt.Sprintf("%s, filled only with %s", what, c.describe(w.values[0], hops-1))
