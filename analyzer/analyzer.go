@@ -160,7 +160,10 @@ type checker struct {
 	writes     *writes             // built on first use
 	params     *params             // built on first use
 	swaps      []analysis.TextEdit // upstream store imports -> compat
-	findings   []finding
+	// swapBlocked is set when an upstream store import cannot be swapped:
+	// compat lacks a name the package uses.
+	swapBlocked bool
+	findings    []finding
 }
 
 func newChecker(pass *analysis.Pass, deps map[string]*types.Package) *checker {

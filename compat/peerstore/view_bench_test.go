@@ -16,7 +16,7 @@ import (
 //
 // Run: go test -run '^$' -bench Reads -benchmem ./compat/peerstore/
 func BenchmarkReads(b *testing.B) {
-	h, other := newHost(b, hostConfig{}), newHost(b, hostConfig{agent: "bench/1.0"})
+	h, other := newHost(b, hostConfig{}), newHost(b, hostConfig{Agent: "bench/1.0"})
 	connect(b, h, other)
 	p := other.ID()
 	h.Peerstore().RecordLatency(p, 10*time.Millisecond)

@@ -9,7 +9,7 @@ import (
 	pt "github.com/libp2p/go-libp2p/p2p/host/peerstore/test"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pstoremigrate/pstoremigrate/compat/internal/benchdata"
+	"github.com/pstoremigrate/pstoremigrate/internal/benchdata"
 )
 
 // BenchmarkPeerstore runs upstream's benchmark suite on this package and on
