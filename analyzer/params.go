@@ -226,9 +226,25 @@ func (c *checker) describe(e ast.Expr, hops int) string {
 			return fmt.Sprintf("parameter %s of exported %s, whose callers in other packages choose its value: pass peerstore.New(h) of compat/peerstore where %s is called, or move to the native replacement", v.Name(), fn, p.fn.Name())
 		case !p.traceable:
 			return fmt.Sprintf("parameter %s of %s, which may be called from where the analyzer cannot see (through an interface, as a generic or variadic function): pass peerstore.New(h) of compat/peerstore where it is called, or move to the native replacement", v.Name(), fn)
-		default:
-			return fmt.Sprintf("parameter %s of %s, and not every call of %s in the package passes h.Peerstore() of a host.Host or peerstore.New(h) (a call passes another store, %s is used as a value, or %s is assigned): %s", v.Name(), fn, p.fn.Name(), p.fn.Name(), v.Name(), out)
 		}
+		cs := c.paramsOf().calls[p.fn]
+		switch {
+		case cs.escapes:
+			return fmt.Sprintf("parameter %s of %s, which is used as a value, not only called, so not every call is seen: pass peerstore.New(h) of compat/peerstore where it is called, or move to the native replacement", v.Name(), fn)
+		case c.localWrites().vars[v] != nil && c.localWrites().vars[v].other > 0:
+			return fmt.Sprintf("parameter %s of %s, which is assigned in its body: %s", v.Name(), fn, out)
+		case len(cs.sites) == 0:
+			return fmt.Sprintf("parameter %s of %s, which is never called in the package: %s", v.Name(), fn, out)
+		}
+		for _, call := range cs.sites {
+			arg := call.Args[p.index]
+			if k, _ := c.traceSource(arg, maxTrace); k == unknownSource && hops > 0 {
+				at := c.pass.Fset.Position(call.Pos())
+				return fmt.Sprintf("parameter %s of %s, and the call on line %d of %s passes %s", v.Name(), fn,
+					at.Line, filepath.Base(at.Filename), c.describe(arg, hops-1))
+			}
+		}
+		return fmt.Sprintf("parameter %s of %s, and not every call of %s in the package passes h.Peerstore() of a host.Host or peerstore.New(h): %s", v.Name(), fn, p.fn.Name(), out)
 	}
 	if sel, ok := root.(*ast.SelectorExpr); ok {
 		if s := c.pass.TypesInfo.Selections[sel]; s != nil && s.Kind() == types.FieldVal {

@@ -26,7 +26,7 @@ type store interface {
 }
 
 func param(ps peerstore.Peerstore, p peer.ID) ([]protocol.ID, error) {
-	return ps.GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*not rewritten: the receiver is parameter ps of param, and not every call of param in the package passes h.Peerstore\(\)`
+	return ps.GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*not rewritten: the receiver is parameter ps of param, which is never called in the package`
 }
 
 func (s *service) field(p peer.ID) error {

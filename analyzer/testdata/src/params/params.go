@@ -63,7 +63,7 @@ func Protocols(ps peerstore.Peerstore, p peer.ID) ([]protocol.ID, error) {
 
 // mixed is called with the host's store and with another store.
 func mixed(ps peerstore.Peerstore, p peer.ID) error {
-	return ps.Put(p, "k", 1) // want `PeerMetadata.Put\("k"\) is going away: .*not rewritten: the receiver is parameter ps of mixed, and not every call of mixed`
+	return ps.Put(p, "k", 1) // want `PeerMetadata.Put\("k"\) is going away: .*not rewritten: the receiver is parameter ps of mixed, and the call on line 71 of params.go passes parameter other of callsMixed, which is never called in the package`
 }
 
 func callsMixed(h host.Host, other peerstore.Peerstore, p peer.ID) {
@@ -73,7 +73,7 @@ func callsMixed(h host.Host, other peerstore.Peerstore, p peer.ID) {
 
 // asValue is also used as a function value: not every call is seen.
 func asValue(ps peerstore.Peerstore, p peer.ID) error {
-	return ps.AddProtocols(p, "/x/1") // want `ProtoBook.AddProtocols is going away: .*not rewritten: the receiver is parameter ps of asValue, and not every call`
+	return ps.AddProtocols(p, "/x/1") // want `ProtoBook.AddProtocols is going away: .*not rewritten: the receiver is parameter ps of asValue, which is used as a value, not only called`
 }
 
 func usesValue(h host.Host, p peer.ID) {
@@ -86,7 +86,7 @@ func reassignedParam(ps peerstore.Peerstore, other peerstore.Peerstore, p peer.I
 	if other != nil {
 		ps = other
 	}
-	_, _ = ps.GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*not rewritten: the receiver is parameter ps of reassignedParam`
+	_, _ = ps.GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*not rewritten: the receiver is parameter ps of reassignedParam, which is assigned in its body`
 }
 
 func callsReassigned(h host.Host, p peer.ID) {
