@@ -53,6 +53,26 @@ func BenchmarkReads(b *testing.B) {
 			}
 		}
 	})
+	// The world after the migration: the host's store keeps no latency, the
+	// view answers what was recorded through a view.
+	mh := newHost(b, hostConfig{Minimal: true})
+	connect(b, mh, other)
+	mv := New(mh)
+	mv.RecordLatency(p, 10*time.Millisecond)
+	b.Run("LatencyEWMA/view-minimal-store", func(b *testing.B) {
+		for range b.N {
+			if mv.LatencyEWMA(p) == 0 {
+				b.Fatal("no latency")
+			}
+		}
+	})
+	b.Run("LatencyEWMA/new-minimal-store", func(b *testing.B) {
+		for range b.N {
+			if New(mh).LatencyEWMA(p) == 0 {
+				b.Fatal("no latency")
+			}
+		}
+	})
 	b.Run("SupportsProtocols/host", func(b *testing.B) {
 		for range b.N {
 			if got, _ := h.Peerstore().SupportsProtocols(p, asked...); len(got) != 2 {
