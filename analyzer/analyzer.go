@@ -137,8 +137,10 @@ type finding struct {
 	pos, end token.Pos
 	category string
 	message  string
-	edits    []analysis.TextEdit // a fix needing no new import (import swaps)
-	rewrites []*hostRewrite      // X.Peerstore() -> peerstore.New(X)
+	edits    []analysis.TextEdit // a fix needing no new import (import swaps, own keys)
+	// fixMessage names the fix of edits when it is not an import swap.
+	fixMessage string
+	rewrites   []*hostRewrite // X.Peerstore() -> peerstore.New(X)
 }
 
 // hostRewrite is the rewrite of one X.Peerstore() call.
@@ -156,6 +158,7 @@ type checker struct {
 	// core/peerstore, to recognise user interfaces that redeclare them.
 	legacySigs map[string]*types.Signature
 	writes     *writes             // built on first use
+	params     *params             // built on first use
 	swaps      []analysis.TextEdit // upstream store imports -> compat
 	// swapBlocked is set when an upstream store import cannot be swapped:
 	// compat lacks a name the package uses.

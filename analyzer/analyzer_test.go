@@ -174,8 +174,17 @@ func lineOf(t *testing.T, file string, offset int) int {
 // key identifies a finding across the original and the fixed code, whose
 // line numbers differ by the added imports.
 func (d diagnostic) key() string {
-	return fmt.Sprintf("%s|%s|%s", filepath.Base(d.pos.Filename), d.category, d.message)
+	message := declaredAt.ReplaceAllString(d.message, "(declared at $1)")
+	message = onLine.ReplaceAllString(message, "on line N")
+	return fmt.Sprintf("%s|%s|%s", filepath.Base(d.pos.Filename), d.category, message)
 }
+
+// declaredAt matches the declaration a message points at, whose line moves
+// with the added imports.
+var (
+	declaredAt = regexp.MustCompile(`\(declared at ([^:)]+):\d+\)`)
+	onLine     = regexp.MustCompile(`on line \d+`)
+)
 
 // fixedModule writes a module beside the repository in which every fixture
 // has all its fixes applied, exactly as the analyzer reported them, and

@@ -14,8 +14,11 @@
 //     "metadata", "latency", "privkey").
 //   - peerstorevalue.go: h.Peerstore() passed, assigned, returned or
 //     stored where a legacy-only interface is needed ("peerstore-value");
-//     the Peerstore() of an owner that is not a host (a network, say) is
-//     reported too, without a fix.
+//     the Peerstore() of an owner that is not a host (a bare network, say)
+//     is reported too, without a fix. When the destination is a parameter
+//     or unexported field of this package used only for kept methods, the
+//     message says that its type, not its use, needs the legacy interface
+//     (narrow.go).
 //   - imports.go: imports of upstream pstoremem and pstoreds ("import").
 //
 // Everything the new store keeps (addresses, certified records, public
@@ -23,21 +26,31 @@
 //
 // # Fixes
 //
-// Where the value comes from X.Peerstore() on a host.Host, the fix rewrites
-// that expression to peerstore.New(X) of package
+// Where the value comes from X.Peerstore() or X.Network().Peerstore() on a
+// host.Host, the fix rewrites that expression to peerstore.New(X) of package
 // github.com/pstoremigrate/pstoremigrate/compat/peerstore, at the place the
 // value comes from: the chain, or the declaration of a local variable
 // assigned exactly once, or every place an unexported field of the package
-// is filled when it is only ever filled that way (or with compat). New
-// returns the core interface type, so no expression changes type. When the
-// rewritten expression is not on the reported line, the diagnostic's Related
-// information points at it.
+// is filled when it is only ever filled that way (or with compat), or every
+// call site of an unexported, non-generic function whose parameter it is,
+// when the function is only ever called directly and every call passes such
+// a value (params.go). New returns the core interface type, so no
+// expression changes type. When a local declared once with peerstore.New of
+// the same, never reassigned host variable is in scope, the fix uses it
+// instead. When the rewritten expression is not on the reported line, the
+// diagnostic's Related information points at it.
 //
-// The import is added under "peerstore" when that name is free in the
-// file, otherwise under "compatpeerstore" (then "compatpeerstore2", ...),
-// checking the file, the package and every rewritten position for clashes;
-// an existing import of compat/peerstore is reused where its name is not
-// shadowed. It goes in sorted position in the third-party group. Import
+// PrivKey(self) read back, in the function that added it, after
+// `if err := S.AddPrivKey(self, sk); err != nil { return ... }` on the same
+// store is rewritten to sk (ownkey.go); other private-key findings say to
+// keep the key and pass libp2p.Identity.
+//
+// The import is added under one name for the whole package: a name another
+// file already imports compat/peerstore under, else "peerstore" when that
+// name is free in every file that needs the import, otherwise
+// "compatpeerstore" (then "compatpeerstore2", ...), checking the files, the
+// package and every rewritten position for clashes; an existing import of
+// compat/peerstore is reused where its name is not shadowed. It goes in sorted position in the third-party group. Import
 // swaps of upstream pstoremem and pstoreds replace the path in place (also
 // the fix of calls on those stores); drivers that format the result (go
 // fix, the checker's -fix) then sort the block.
@@ -47,10 +60,14 @@
 // and is not reported, so a second run neither reports nor changes it.
 //
 // No fix is offered, and the message says what to do by hand, when:
-//   - the receiver is not traceable to X.Peerstore() of a host (a parameter,
-//     an exported or address-taken field, an embedded field or interface, a
-//     variable assigned more than once, a method expression): the code that
-//     creates the value must pass peerstore.New(h);
+//   - the receiver is not traceable to X.Peerstore() of a host (a parameter
+//     of an exported function or of one used as a value, an exported or
+//     address-taken field, an embedded field or interface, a variable
+//     assigned more than once, a method expression): the message names the
+//     value, where it is declared and why it is not traced (for an exported
+//     field: code outside the package, such as uber-go/fx, fills it; the
+//     store is then constructed with compat/pstoremem or compat/pstoreds
+//     where it is provided);
 //   - PrivKey or AddPrivKey is called on X.Peerstore() (or a local holding
 //     it) with a peer other than the host's own X.ID(), a method value of
 //     them is taken, or PeersWithKeys is called: the new store keeps no

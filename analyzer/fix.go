@@ -30,8 +30,29 @@ func (c *checker) report() {
 		ok   bool
 	}
 	imports := make(map[*ast.File]fileImport)
+	var need []*ast.File
 	for file, pos := range sites {
-		name, edit, ok := c.compatImport(file, pos)
+		if name, ok := c.existingCompatImport(file, pos); ok {
+			imports[file] = fileImport{name: name, ok: true}
+		} else {
+			need = append(need, file)
+		}
+	}
+	// One name for every file that needs the import, so that the package
+	// reads the same everywhere: a name the package already uses for
+	// compat, else the first that is free in all of them.
+	for _, name := range c.compatNames() {
+		if !slices.ContainsFunc(need, func(file *ast.File) bool { return !c.freeName(file, name, sites[file]) }) {
+			for _, file := range need {
+				edit := c.importEdit(file, c.importSpec(name))
+				imports[file] = fileImport{name, &edit, true}
+			}
+			need = nil
+			break
+		}
+	}
+	for _, file := range need { // no common name: one per file
+		name, edit, ok := c.compatImport(file, sites[file])
 		imports[file] = fileImport{name, edit, ok}
 	}
 
@@ -52,6 +73,11 @@ func (c *checker) report() {
 				continue
 			}
 			rewritten[rw.call] = true
+			if name := c.reusableView(rw); name != "" {
+				edits = append(edits, analysis.TextEdit{Pos: rw.call.Pos(), End: rw.call.End(), NewText: []byte(name)})
+				c.pointAt(&d, f, rw)
+				continue
+			}
 			file := c.fileOf(rw.call.Pos())
 			imp, ok := imports[file]
 			if !ok || !imp.ok {
@@ -66,20 +92,26 @@ func (c *checker) report() {
 				analysis.TextEdit{Pos: rw.call.Pos(), End: rw.host.Pos(), NewText: []byte(imp.name + ".New(")},
 				analysis.TextEdit{Pos: rw.host.End(), End: rw.call.End(), NewText: []byte(")")},
 			)
-			if line := c.pass.Fset.Position; line(rw.call.Pos()).Line != line(f.pos).Line || file != c.fileOf(f.pos) {
-				// The value comes from elsewhere (a local's declaration,
-				// where a field is filled): point there.
-				d.Related = append(d.Related, analysis.RelatedInformation{
-					Pos:     rw.call.Pos(),
-					End:     rw.call.End(),
-					Message: "the value comes from here; the fix rewrites it",
-				})
-			}
+			c.pointAt(&d, f, rw)
 		}
 		if fixable && len(edits) > 0 && nonOverlapping(edits) {
 			d.SuggestedFixes = []analysis.SuggestedFix{{Message: fixMessage(f), TextEdits: edits}}
 		}
 		c.pass.Report(d)
+	}
+}
+
+// pointAt adds to d the place rw rewrites, when the value comes from
+// elsewhere than the reported line (a local's declaration, where a field is
+// filled, a call site).
+func (c *checker) pointAt(d *analysis.Diagnostic, f finding, rw *hostRewrite) {
+	line := c.pass.Fset.Position
+	if line(rw.call.Pos()).Line != line(f.pos).Line || c.fileOf(rw.call.Pos()) != c.fileOf(f.pos) {
+		d.Related = append(d.Related, analysis.RelatedInformation{
+			Pos:     rw.call.Pos(),
+			End:     rw.call.End(),
+			Message: "the value comes from here; the fix rewrites it",
+		})
 	}
 }
 
@@ -107,41 +139,78 @@ func fixMessage(f finding) string {
 	if len(f.rewrites) > 0 {
 		return "Replace host.Peerstore() with peerstore.New(host) of compat/peerstore"
 	}
+	if f.fixMessage != "" {
+		return f.fixMessage
+	}
 	return "Import compat/pstoremem and compat/pstoreds instead of upstream's"
+}
+
+// existingCompatImport returns the name under which file already imports
+// compat/peerstore, if that name refers to it at every site.
+func (c *checker) existingCompatImport(file *ast.File, sites []token.Pos) (string, bool) {
+	for _, spec := range file.Imports {
+		if path, _ := strconv.Unquote(spec.Path.Value); path != compatPeerstorePath {
+			continue
+		}
+		if pkgName := c.pass.TypesInfo.PkgNameOf(spec); pkgName != nil && pkgName.Name() != "_" && pkgName.Name() != "." &&
+			c.refersTo(pkgName.Name(), pkgName, sites) {
+			return pkgName.Name(), true
+		}
+	}
+	return "", false
+}
+
+// compatNames lists the names to try for a new compat import: those other
+// files of the package already import it under, then peerstore,
+// compatpeerstore, compatpeerstore2, ...
+func (c *checker) compatNames() []string {
+	var names []string
+	for _, file := range c.pass.Files {
+		for _, spec := range file.Imports {
+			if path, _ := strconv.Unquote(spec.Path.Value); path == compatPeerstorePath {
+				if pkgName := c.pass.TypesInfo.PkgNameOf(spec); pkgName != nil && pkgName.Name() != "_" &&
+					pkgName.Name() != "." && !slices.Contains(names, pkgName.Name()) {
+					names = append(names, pkgName.Name())
+				}
+			}
+		}
+	}
+	names = append(names, "peerstore", "compatpeerstore")
+	for i := 2; i < 100; i++ {
+		names = append(names, fmt.Sprintf("compatpeerstore%d", i))
+	}
+	return names
+}
+
+// freeName reports whether a new import of compat under name would be
+// referred to at every site of file: nothing of that name in the package,
+// the file or a scope around a site.
+func (c *checker) freeName(file *ast.File, name string, sites []token.Pos) bool {
+	return c.pass.Pkg.Scope().Lookup(name) == nil && c.pass.TypesInfo.Scopes[file].Lookup(name) == nil &&
+		c.refersTo(name, nil, sites)
+}
+
+// importSpec is the import spec of compat/peerstore under name.
+func (c *checker) importSpec(name string) string {
+	spec := strconv.Quote(compatPeerstorePath)
+	if name != "peerstore" { // the package's own name needs no alias
+		spec = name + " " + spec
+	}
+	return spec
 }
 
 // compatImport chooses the name under which file refers to compat/peerstore
 // at the given positions, and the edit that imports it if needed. It
 // reports false when no name works, which leaves the findings without fix.
 func (c *checker) compatImport(file *ast.File, sites []token.Pos) (string, *analysis.TextEdit, bool) {
-	info := c.pass.TypesInfo
-	for _, spec := range file.Imports {
-		if path, _ := strconv.Unquote(spec.Path.Value); path != compatPeerstorePath {
-			continue
-		}
-		if pkgName := info.PkgNameOf(spec); pkgName != nil && pkgName.Name() != "_" && pkgName.Name() != "." &&
-			c.refersTo(pkgName.Name(), pkgName, sites) {
-			return pkgName.Name(), nil, true
-		}
+	if name, ok := c.existingCompatImport(file, sites); ok {
+		return name, nil, true
 	}
-	for i := 1; i < 100; i++ {
-		name := "peerstore"
-		switch {
-		case i == 2:
-			name = "compatpeerstore"
-		case i > 2:
-			name = fmt.Sprintf("compatpeerstore%d", i-1)
+	for _, name := range c.compatNames() {
+		if c.freeName(file, name, sites) {
+			edit := c.importEdit(file, c.importSpec(name))
+			return name, &edit, true
 		}
-		if c.pass.Pkg.Scope().Lookup(name) != nil || info.Scopes[file].Lookup(name) != nil ||
-			!c.refersTo(name, nil, sites) {
-			continue
-		}
-		spec := strconv.Quote(compatPeerstorePath)
-		if name != "peerstore" { // the package's own name needs no alias
-			spec = name + " " + spec
-		}
-		edit := c.importEdit(file, spec)
-		return name, &edit, true
 	}
 	return "", nil, false
 }

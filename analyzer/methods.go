@@ -6,6 +6,7 @@ import (
 	"go/constant"
 	"go/types"
 
+	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ast/edge"
 )
 
@@ -138,12 +139,28 @@ func (c *checker) checkMethods() {
 				if manual = c.privKeyManual(fn.Name(), call, rws[0]); manual == "" {
 					f.rewrites = rws
 					fix = fmt.Sprintf("rewrite to peerstore.New(%s) of compat/peerstore, which keeps it working", types.ExprString(rws[0].host))
+					if view := c.reusableView(rws[0]); view != "" {
+						fix = fmt.Sprintf("use %s, the compat/peerstore view of %s already in scope, which keeps it working", view, types.ExprString(rws[0].host))
+					}
 				}
 			case hostField:
 				f.rewrites = rws
 				fix = "where the field it is called on is filled, rewrite h.Peerstore() to peerstore.New(h) of compat/peerstore, which keeps it working"
+			case hostParam:
+				f.rewrites = rws
+				fix = fmt.Sprintf("every call of %s in the package passes the host's store: rewrite h.Peerstore() to peerstore.New(h) of compat/peerstore there, which keeps it working", c.paramFunc(sel.X))
 			default:
-				manual = "the receiver is not h.Peerstore() of a host.Host here (a parameter, field, embedded interface, or a variable assigned more than once): create the value with peerstore.New(h) of compat/peerstore, or move to the native replacement"
+				manual = c.untraced(sel.X)
+			}
+		}
+		if manual != "" && m.category == CategoryPrivKey {
+			if advice, edit := c.ownKey(fn.Name(), call); edit != nil {
+				manual = ""
+				f.edits = []analysis.TextEdit{*edit}
+				f.fixMessage = "Use the private key added before instead of reading it back"
+				fix = advice + ": use it instead of reading it back (and pass libp2p.Identity of it where the host is built)"
+			} else if advice != "" {
+				manual += "; " + advice
 			}
 		}
 		if manual != "" {

@@ -58,6 +58,9 @@ func (c *checker) checkPeerstoreValues() {
 		}
 		what := fmt.Sprintf("%s is %s of type %s: the legacy-only Peerstore API it needs is going away from the host's store",
 			types.ExprString(expr), how, types.TypeString(dest, c.qualifier))
+		if why := c.typeOnly(cur); why != "" {
+			what += "; " + why
+		}
 		if rw != nil {
 			f.rewrites = []*hostRewrite{rw}
 			f.message = fmt.Sprintf("%s; fix: pass peerstore.New(%s) of compat/peerstore instead", what, types.ExprString(rw.host))

@@ -20,6 +20,10 @@ const (
 	// X.Peerstore() or compat's New: the peerstore-value check fixes it
 	// where it is filled, after which it holds compat.
 	hostField
+	// hostParam is a parameter of an unexported function whose every call
+	// in the package passes X.Peerstore() or compat's New (directly or
+	// through what source traces): the fix goes to the call sites.
+	hostParam
 )
 
 // maxTrace bounds how many `a := b` hops are followed from a use back to
@@ -51,7 +55,7 @@ func (c *checker) traceSource(e ast.Expr, hops int) (sourceKind, []*hostRewrite)
 			}
 			init := c.singleInit(v)
 			if init == nil {
-				return unknownSource, nil
+				return c.paramSource(v, hops-1)
 			}
 			e = init
 		case *ast.SelectorExpr:
@@ -85,7 +89,7 @@ func (c *checker) fieldSource(sel *ast.SelectorExpr, hops int) (sourceKind, []*h
 	for _, val := range w.values {
 		switch k, rws := c.traceSource(val, hops); k {
 		case compatSource:
-		case hostSource, hostField:
+		case hostSource, hostField, hostParam:
 			kind = hostField
 			rewrites = append(rewrites, rws...)
 		default:
@@ -95,15 +99,37 @@ func (c *checker) fieldSource(sel *ast.SelectorExpr, hops int) (sourceKind, []*h
 	return kind, rewrites
 }
 
-// hostPeerstoreCall returns X when call is X.Peerstore() and X's type
-// implements core/host.Host, so that peerstore.New(X) is well typed and
-// has the same type as the call.
+// hostPeerstoreCall returns X when call is X.Peerstore() or
+// X.Network().Peerstore() and X's type implements core/host.Host, so that
+// peerstore.New(X) is well typed and has the same type as the call. A
+// host's store is its network's: go-libp2p's hosts return
+// Network().Peerstore() from Peerstore().
 func (c *checker) hostPeerstoreCall(call *ast.CallExpr) ast.Expr {
 	x, recv := c.peerstoreAccessor(call)
-	if x == nil || c.hostIface == nil || !types.Implements(recv, c.hostIface) {
+	if x == nil || c.hostIface == nil {
 		return nil
 	}
-	return x
+	if types.Implements(recv, c.hostIface) {
+		return x
+	}
+	return c.hostOfNetwork(x)
+}
+
+// hostOfNetwork returns X when e is X.Network() on a host.Host X.
+func (c *checker) hostOfNetwork(e ast.Expr) ast.Expr {
+	call, ok := ast.Unparen(e).(*ast.CallExpr)
+	if !ok || len(call.Args) != 0 {
+		return nil
+	}
+	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "Network" {
+		return nil
+	}
+	selection := c.pass.TypesInfo.Selections[sel]
+	if selection == nil || selection.Kind() != types.MethodVal || !types.Implements(selection.Recv(), c.hostIface) {
+		return nil
+	}
+	return sel.X
 }
 
 // peerstoreAccessor returns X and its type when call is X.Peerstore()
@@ -311,4 +337,45 @@ func (c *checker) sameHost(a, b ast.Expr) bool {
 		return c.sameHost(a.X, b.X)
 	}
 	return false
+}
+
+// reusableView returns the name of a local variable in scope at rw that
+// already holds peerstore.New of the same host, declared once with it
+// and of the core Peerstore type, so that the fix uses it instead of
+// calling New again. The host must be a variable that is never reassigned,
+// so that both name the same host.
+func (c *checker) reusableView(rw *hostRewrite) string {
+	hostID, ok := ast.Unparen(rw.host).(*ast.Ident)
+	if !ok {
+		return ""
+	}
+	hv, ok := c.pass.TypesInfo.Uses[hostID].(*types.Var)
+	if !ok || hv.Pkg() != c.pass.Pkg || hv.Parent() == c.pass.Pkg.Scope() {
+		return ""
+	}
+	if w := c.localWrites().vars[hv]; w != nil && w.other > 0 {
+		return ""
+	}
+	pos := rw.call.Pos()
+	inner := c.pass.Pkg.Scope().Innermost(pos)
+	for s := inner; s != nil && s != c.pass.Pkg.Scope(); s = s.Parent() {
+		for _, name := range s.Names() {
+			v, ok := s.Lookup(name).(*types.Var)
+			if !ok || v.Pos() >= pos || !types.Identical(v.Type(), c.peerstore) {
+				continue
+			}
+			if _, obj := inner.LookupParent(name, pos); obj != v {
+				continue // shadowed, or not yet declared at pos
+			}
+			init, ok := ast.Unparen(c.singleInit(v)).(*ast.CallExpr)
+			if !ok || !c.isCompatNew(init) || len(init.Args) != 1 || !c.sameHost(init.Args[0], rw.host) {
+				continue
+			}
+			if init.Pos() <= pos && pos < init.End() {
+				continue
+			}
+			return name
+		}
+	}
+	return ""
 }

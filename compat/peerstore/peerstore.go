@@ -1,7 +1,9 @@
 package peerstore
 
 import (
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -54,7 +56,27 @@ type closer interface {
 var registry = struct {
 	sync.Mutex
 	states map[network.Network]*state
-}{states: make(map[network.Network]*state)}
+	// hosts lists, per state, the hosts whose view is in views, so that
+	// releasing the state drops them.
+	hosts map[*state][]host.Host
+}{states: make(map[network.Network]*state), hosts: make(map[*state][]host.Host)}
+
+// views holds, per host, the value New returned for it while the host's
+// state lives: code that calls New(h) per message (what the analyzer's fix
+// writes in place of h.Peerstore()) pays one lock-free map read, no lock
+// and no allocation. A view holds nothing of its own, so one per host is
+// as good as one per call.
+var views sync.Map // host.Host -> *cachedView
+
+// lastView is the view New returned last: most processes run one host,
+// and comparing two interface values is cheaper than hashing one.
+var lastView atomic.Pointer[cachedView]
+
+type cachedView struct {
+	host  host.Host
+	ps    peerstore.Peerstore // a *view or *certifiedView
+	state *state
+}
 
 // New returns the legacy Peerstore interface for h, backed by the state all
 // views of h share (see the package doc). The result also implements
@@ -63,15 +85,49 @@ var registry = struct {
 // If the state cannot subscribe to h's event bus (a closed bus), the view
 // answers from h.Peerstore() alone.
 func New(h host.Host, opts ...Option) peerstore.Peerstore {
+	if c := lastView.Load(); c != nil && c.host == h {
+		return c.ps
+	}
+	cacheable := h != nil && reflect.TypeOf(h).Comparable() // a sync.Map key must be
+	if cacheable {
+		if c, ok := views.Load(h); ok {
+			cv := c.(*cachedView)
+			lastView.Store(cv)
+			// A release that dropped the view meanwhile must not leave it
+			// in lastView: it clears lastView after views, so one of the
+			// two sees the other.
+			if _, still := views.Load(h); !still {
+				lastView.CompareAndSwap(cv, nil)
+			}
+			return cv.ps
+		}
+	}
 	s := stateFor(h, opts)
 	if s == nil {
 		return h.Peerstore()
 	}
+	var ps peerstore.Peerstore
 	v := &view{host: h, legacy: h.Peerstore(), state: s}
 	if cab, ok := peerstore.GetCertifiedAddrBook(h.Peerstore()); ok {
-		return &certifiedView{view: v, cab: cab}
+		ps = &certifiedView{view: v, cab: cab}
+	} else {
+		ps = v
 	}
-	return v
+	if cacheable {
+		registry.Lock()
+		// Only while the state is still the host's: a release that ran
+		// since stateFor must not leave a view of a torn-down state behind.
+		if registry.states[h.Network()] == s {
+			c, loaded := views.LoadOrStore(h, &cachedView{host: h, ps: ps, state: s})
+			if !loaded {
+				registry.hosts[s] = append(registry.hosts[s], h)
+			}
+			ps = c.(*cachedView).ps
+			lastView.Store(c.(*cachedView))
+		}
+		registry.Unlock()
+	}
+	return ps
 }
 
 func stateFor(h host.Host, opts []Option) *state {
@@ -123,6 +179,15 @@ func release(key network.Network, s *state) {
 	if registry.states[key] == s {
 		delete(registry.states, key)
 	}
+	for _, h := range registry.hosts[s] {
+		if c, ok := views.Load(h); ok && c.(*cachedView).state == s {
+			views.CompareAndDelete(h, c)
+		}
+	}
+	if c := lastView.Load(); c != nil && c.state == s {
+		lastView.CompareAndSwap(c, nil)
+	}
+	delete(registry.hosts, s)
 	registry.Unlock()
 	s.close()
 }

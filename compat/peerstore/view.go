@@ -219,7 +219,14 @@ func (v *view) GetProtocols(p peer.ID) ([]protocol.ID, error) {
 	return v.state.protocols(p), nil
 }
 
+// SupportsProtocols and FirstSupportedProtocol answer from the set
+// GetProtocols returns. A match in h.Peerstore() proves its set is not
+// empty, so that set is the one GetProtocols returns and its own answer is
+// ours, without copying the set.
 func (v *view) SupportsProtocols(p peer.ID, protos ...protocol.ID) ([]protocol.ID, error) {
+	if got, err := v.legacy.SupportsProtocols(p, protos...); err == nil && len(got) > 0 {
+		return got, nil
+	}
 	known, _ := v.GetProtocols(p)
 	out := make([]protocol.ID, 0, len(protos))
 	for _, want := range protos {
@@ -231,6 +238,9 @@ func (v *view) SupportsProtocols(p peer.ID, protos ...protocol.ID) ([]protocol.I
 }
 
 func (v *view) FirstSupportedProtocol(p peer.ID, protos ...protocol.ID) (protocol.ID, error) {
+	if got, err := v.legacy.FirstSupportedProtocol(p, protos...); err == nil && got != "" {
+		return got, nil
+	}
 	known, _ := v.GetProtocols(p)
 	for _, want := range protos {
 		if slices.Contains(known, want) {

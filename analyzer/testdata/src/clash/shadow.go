@@ -5,9 +5,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// This file does not import core/peerstore, so the compat package keeps its
-// own name, even beside a local called peerstore: the local's scope starts
-// after its declaration, where the rewrite is.
+// This file could import the compat package under its own name, but the
+// package picks one name for it in every file, and clash.go can use none of
+// the shorter ones.
 func metrics(h host.Host, p peer.ID) {
 	peerstore := h.Peerstore()
 	peerstore.RecordLatency(p, 0) // want `Metrics.RecordLatency is going away`

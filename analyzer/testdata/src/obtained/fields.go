@@ -40,7 +40,7 @@ func newEscaping(h host.Host) *escaping {
 func fill(*peerstore.Peerstore) {}
 
 func (e *escaping) protos(p peer.ID) ([]protocol.ID, error) {
-	return e.ps.GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*not rewritten: the receiver is not h.Peerstore\(\)`
+	return e.ps.GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*not rewritten: the receiver is e.ps, field ps of escaping \(declared at fields.go:31\), which is filled with other values than h.Peerstore\(\) of a host.Host or peerstore.New\(h\), or whose address is taken`
 }
 
 // twice is filled twice from one local: the fix rewrites that local once.

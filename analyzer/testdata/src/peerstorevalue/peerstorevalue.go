@@ -75,7 +75,7 @@ func pass(h host.Host, out chan<- peerstore.Metrics) {
 	useMetrics(h.Peerstore(), (h.Peerstore())) // want `passed as an argument of type peerstore.Metrics` `passed as an argument of type peerstore.Metrics`
 	useRTTs(h.Peerstore())                     // want `passed as an argument of type rtts`
 	useKeys(h.Peerstore())                     // want `passed as an argument of type peerstore.KeyBook`
-	useProtos(h.Network().Peerstore())         // want `h.Network\(\).Peerstore\(\) is passed as an argument of type peerstore.ProtoBook: .*not rewritten: h.Network\(\) is not a host.Host`
+	useProtos(h.Network().Peerstore())         // want `h.Network\(\).Peerstore\(\) is passed as an argument of type peerstore.ProtoBook: .*fix: pass peerstore.New\(h\) of compat/peerstore instead`
 	_ = map[string]peerstore.PeerMetadata{
 		"host": h.Peerstore(), // want `stored in a map of type peerstore.PeerMetadata`
 	}
