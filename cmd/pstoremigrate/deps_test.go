@@ -54,7 +54,9 @@ func main() {}
 	kad := messages("github.com/libp2p/go-libp2p-kad-dht")
 	require.Contains(t, kad, "RecordLatency", "kad-dht records latency in the peerstore:\n%s", kad)
 	require.Contains(t, kad, "FirstSupportedProtocol")
-	require.Contains(t, kad, "peerstore.Metrics", "kad-dht builds its routing table's metrics from h.Peerstore()")
+	require.Contains(t, kad, "peerstore-value: h.Peerstore() is stored in a field", "kad-dht keeps h.Peerstore() and hands it to its routing table as peerstore.Metrics")
+	kbucket := messages("github.com/libp2p/go-libp2p-kbucket")
+	require.Contains(t, kbucket, "Metrics.LatencyEWMA", "the routing table reads latency from those metrics:\n%s", kbucket)
 	ps := messages("github.com/libp2p/go-libp2p-pubsub")
 	require.Contains(t, ps, "privkey: KeyBook.PrivKey", "pubsub signs with h.Peerstore().PrivKey:\n%s", ps)
 	for _, m := range rep.Modules {

@@ -118,7 +118,10 @@ func TestGoFixFixtool(t *testing.T) {
 	r := runIn(t, app, "go", "fix", "-fixtool="+bin, "./...")
 	require.NotEqual(t, 0, r.code, "go.mod only replaces the library, so go fix must not apply fixes")
 	require.Contains(t, r.stderr, "run 'pstoremigrate fix', which adds the requirement")
-	r = runIn(t, app, "go", "get", thisModule+"/compat/...@"+zeroPseudoVersion)
+	// What the message says to run; with the packages named one by one
+	// and the proxy off, as this module's path is not on the proxy.
+	r = runInEnv(t, app, []string{"GOPROXY=off"}, "go", "get",
+		thisModule+"/compat/peerstore@"+zeroPseudoVersion, thisModule+"/compat/pstoremem@"+zeroPseudoVersion, thisModule+"/compat/pstoreds@"+zeroPseudoVersion)
 	require.Equal(t, 0, r.code, r.stderr)
 	before := snapshotGoFiles(t, app)
 
