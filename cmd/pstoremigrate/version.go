@@ -85,7 +85,7 @@ func moduleVersion(m *debug.Module) string {
 	s := m.Path + " " + m.Version
 	if m.Replace != nil {
 		s += " => " + m.Replace.Path
-		if m.Replace.Version != "" {
+		if v := m.Replace.Version; v != "" && v != "(devel)" { // a folder has no version
 			s += " " + m.Replace.Version
 		}
 	}
