@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	ds "github.com/ipfs/go-datastore"
+	leveldb "github.com/ipfs/go-ds-leveldb"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pstoremigrate/pstoremigrate/cmd/pstoremigrate/internal/datacmd"
 )
 
 // A finding in a generated file: lint does not count it as fixable (fix
@@ -76,4 +81,23 @@ func TestDataImportAndScrubOfASnapshotSayWhatTheyAccept(t *testing.T) {
 	require.NotContains(t, res.stderr, "not a snapshot")
 	require.Contains(t, res.stderr, snap+" is a file: scrub removes private keys from a peerstore datastore")
 	require.Contains(t, res.stderr, "a snapshot never holds private keys")
+}
+
+// inspect -json carries the list of entries that do not decode, as the
+// text output does.
+func TestDataInspectJSONListsCorruptEntries(t *testing.T) {
+	dir, _ := legacyLevelDB(t, 2)
+	d, err := leveldb.NewDatastore(dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, d.Put(context.Background(), ds.NewKey("/peers/addrs/NOTBASE32!"), []byte("x")))
+	require.NoError(t, d.Close())
+
+	res := dataCLI(t, "inspect", "-json", dir)
+	require.Equal(t, exitError, res.code)
+	var rep datacmd.Report
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &rep), res.stdout)
+	require.NotNil(t, rep.Legacy)
+	require.Equal(t, 1, rep.Legacy.Corrupt)
+	require.Len(t, rep.Legacy.Errors, 1)
+	require.Contains(t, rep.Legacy.Errors[0], "/peers/addrs/NOTBASE32!")
 }
