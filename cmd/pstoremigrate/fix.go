@@ -24,18 +24,26 @@ It then prints the files it changed and every finding it could not fix,
 which need a person (MIGRATION.md explains each).
 
 Fixes that overlap are applied in further rounds, so one run is enough.
-When the fixed code imports compat packages from a module that go.mod does
-not require yet, fix adds it with 'go get' (at the version a replace
-directive names, else this binary's version, else the latest) and records
-the go.sum entries the fixed packages need.
 
-The -diff flag prints the fixes as a unified diff on stdout, the report on
-stderr, and changes nothing. The -tags flag selects build tags, as for the
-go command.
+The fixed code imports compat packages of github.com/pstoremigrate/pstoremigrate.
+Before writing anything, fix decides how each module it changes will require
+that module: a require line it has; a go.work that uses the module's folder;
+a replace directive (go.mod or go.work), at the version it names; else the
+module proxy, at this binary's version or the latest. If a module cannot
+(offline, vendor/, a proxy without it), fix writes nothing and prints the
+command to run there first. Fix is all or nothing: when a step fails after
+the first write (a file that cannot be written, go.mod, fixed code that does
+not type-check), it restores every file it touched and says which. Findings
+in generated files and in files that use cgo are listed apart, not fixed.
+
+The -diff flag prints the fixes as a unified diff on stdout, go.mod changes
+included, the report on stderr, and changes nothing. The -tags flag selects
+build tags, as for the go command. In a go.work workspace, name each module's
+packages (./a/... ./b/...): each module gets its own requirement.
 
 Exit status: 0 when nothing is left to do by hand, 3 when findings remain
-that fix cannot rewrite, 1 on errors (packages that do not load), 2 on bad
-usage.
+that fix cannot rewrite, 1 on errors (packages that do not load, a module
+that cannot require the library, a failed step, undone), 2 on bad usage.
 `,
 }
 
