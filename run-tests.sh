@@ -2,7 +2,8 @@
 # Runs every module's tests, exactly as CI does (.ci/run calls this):
 #   - the library (newstore/, compat/) on the go-libp2p it requires, the
 #     oldest supported (see go.mod), then again on the newest supported;
-#   - the analyzer, the command (cmd/pstoremigrate) and the interop tests.
+#   - the analyzer, the command (cmd/pstoremigrate), the interop tests and the
+#     golangci-lint plugin (whose test builds a custom golangci-lint).
 # Each module is tested on its own go.mod (GOWORK=off), as its users build it.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,7 +29,7 @@ go mod tidy -modfile="$alt/go.mod"
 # themselves (compat/internal/apicheck) resolve the same versions.
 GOFLAGS=-modfile="$alt/go.mod" go test "${flags[@]}" ./...
 
-for m in analyzer cmd/pstoremigrate interop; do
+for m in analyzer cmd/pstoremigrate interop golangci; do
 	echo "== $m"
 	(cd "$m" && go test "${flags[@]}" ./...)
 done

@@ -225,6 +225,9 @@ func runImport(ctx context.Context, inv *invocation, args []string) int {
 		opts = append(opts, datacmd.WithProgress(datacmd.NewProgressBar(inv.Stderr)))
 	}
 	sum, err := datacmd.Import(ctx, *from, *to, opts...)
+	if isFileNotDatastore(*from, err) {
+		return dataError(inv, "import", fmt.Errorf("-from %s is a file: import reads a legacy pstoreds datastore, a leveldb or pebble directory, and writes a snapshot or a compat/pstoreds datastore with -to (a snapshot needs no import: newstore restores it)", *from))
+	}
 	if err != nil {
 		return dataError(inv, "import", err)
 	}
@@ -240,6 +243,9 @@ func runScrub(ctx context.Context, inv *invocation, args []string) int {
 		return exitUsage
 	}
 	res, err := datacmd.Scrub(ctx, path, datacmd.WithDryRun(*dryRun))
+	if isFileNotDatastore(path, err) {
+		return dataError(inv, "scrub", fmt.Errorf("%s is a file: scrub removes private keys from a peerstore datastore, a leveldb or pebble directory (a snapshot never holds private keys: nothing to scrub)", path))
+	}
 	if err != nil {
 		if errors.Is(err, datacmd.ErrInUse) {
 			fmt.Fprintf(inv.Stderr, "pstoremigrate data scrub: %s is open in another process (a running node?): stop it, then scrub again.\n", path)
@@ -247,6 +253,17 @@ func runScrub(ctx context.Context, inv *invocation, args []string) int {
 		return dataError(inv, "scrub", err)
 	}
 	return printResult(inv, "scrub", *asJSON, res, res.WriteText)
+}
+
+// isFileNotDatastore reports whether err says that path is not a datastore
+// because it is a file, most likely a snapshot; the datastore layer's "not
+// a snapshot file nor ..." would then be wrong about a valid snapshot.
+func isFileNotDatastore(path string, err error) bool {
+	if !errors.Is(err, datacmd.ErrNotDatastore) {
+		return false
+	}
+	fi, serr := os.Stat(path)
+	return serr == nil && fi.Mode().IsRegular()
 }
 
 // isTerminal reports whether w is a terminal, where a progress bar can be

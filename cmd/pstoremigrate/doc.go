@@ -6,7 +6,9 @@
 //
 //	pstoremigrate lint [-json] [-tags tag,list] [packages]
 //	pstoremigrate fix [-diff] [-tags tag,list] [packages]
+//	pstoremigrate deps [-json] [-tags tag,list] [packages]
 //	pstoremigrate data inspect|import|scrub ...
+//	pstoremigrate version
 //	pstoremigrate help [command]
 //
 // Packages are named as for the go command (default "."); both commands
@@ -19,8 +21,14 @@
 // object instead (see [lintReport]).
 //
 // fix applies the analyzer's suggested fixes and reports what it changed and
-// what it left for a person to do; with -diff it prints the fixes as a
-// unified diff and changes nothing.
+// what it left for a person to do; with -diff it prints the fixes (and the
+// go.mod changes they need) as a unified diff and changes nothing. It is all
+// or nothing: it decides how each module will require this one before it
+// writes anything, and restores every file it touched when a later step
+// fails.
+//
+// deps reports which modules of the build list use the legacy-only API in
+// the packages the named ones import, and what that means for the user.
 //
 // data works on what is on disk rather than on code: inspect describes a
 // snapshot or a peerstore datastore (go-ds-leveldb or go-ds-pebble, legacy

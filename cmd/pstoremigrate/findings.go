@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -26,8 +27,46 @@ type finding struct {
 	Message  string `json:"message"`
 	URL      string `json:"url,omitempty"` // the MIGRATION.md section
 	Fixable  bool   `json:"fixable"`       // fix can rewrite it
+	// Generated: the fix would edit a generated file, which fix leaves to
+	// the generator (so the finding is not fixable).
+	Generated bool `json:"generated,omitempty"`
+	// Cgo: the finding is in a file that uses cgo. go vet analyzes the
+	// cgo-processed copy, so the fix's edits point into a temporary file
+	// whose offsets are not the original's: fix leaves it to a person.
+	Cgo bool `json:"cgo,omitempty"`
+	// Where the value the finding is about comes from, as go vet prints
+	// it on the lines after the finding.
+	Related []related `json:"related,omitempty"`
 	// The edits of the first suggested fix; not part of the output.
 	fix []edit
+}
+
+// fileKind says what fix must know of a file before it edits it.
+type fileKind struct {
+	generated bool // "Code generated ... DO NOT EDIT."
+	// cgo: it imports "C". go vet analyzes what cgo made of it and
+	// reports edit offsets into that, under the original's name.
+	cgo bool
+}
+
+func fileKindOf(name string) fileKind {
+	f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly|parser.ParseComments)
+	if err != nil {
+		return fileKind{}
+	}
+	k := fileKind{generated: ast.IsGenerated(f)}
+	for _, spec := range f.Imports {
+		k.cgo = k.cgo || spec.Path.Value == `"C"`
+	}
+	return k
+}
+
+// A related position of a finding.
+type related struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Col     int    `json:"col"`
+	Message string `json:"message"`
 }
 
 // An edit replaces the bytes [Start, End) of a file with New, as in the
@@ -40,6 +79,15 @@ type edit struct {
 }
 
 func (f finding) posn() string { return fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Col) }
+
+// writeText writes f as go vet does: "posn: message", then each related
+// position on a line of its own, "posn: \tmessage".
+func (f finding) writeText(w io.Writer) {
+	fmt.Fprintf(w, "%s: %s\n", f.posn(), f.Message)
+	for _, r := range f.Related {
+		fmt.Fprintf(w, "%s:%d:%d: \t%s\n", r.File, r.Line, r.Col, r.Message)
+	}
+}
 
 // sectionOf maps a diagnostic category to its MIGRATION.md anchor. The vet
 // JSON protocol drops Diagnostic.URL, so lint rebuilds it from the category.
@@ -73,6 +121,10 @@ type vetDiagnostic struct {
 	SuggestedFixes []struct {
 		Edits []edit `json:"edits"`
 	} `json:"suggested_fixes"`
+	Related []struct {
+		Posn    string `json:"posn"`
+		Message string `json:"message"`
+	} `json:"related"`
 }
 
 // errLoad reports that the go command could not load, build or analyze the
@@ -96,29 +148,13 @@ func collectFindings(inv *invocation, pkgs []string) ([]finding, error) {
 
 // runGo runs the go command in the current directory. A non-zero exit
 // becomes an *errLoad carrying the go command's stderr.
-func runGo(args []string) (stdout, stderr []byte, err error) {
-	var outBuf, errBuf bytes.Buffer
-	cmd := exec.Command("go", args...)
-	cmd.Stdout = &outBuf
-	cmd.Stderr = &errBuf
-	err = cmd.Run()
-	if exitErr, ok := errors.AsType[*exec.ExitError](err); ok {
-		detail := strings.TrimSpace(errBuf.String())
-		if detail == "" {
-			detail = fmt.Sprintf("go %s: %v", args[0], exitErr)
-		}
-		return outBuf.Bytes(), errBuf.Bytes(), &errLoad{detail: detail}
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("running the go command: %w", err)
-	}
-	return outBuf.Bytes(), errBuf.Bytes(), nil
-}
+func runGo(args []string) (stdout, stderr []byte, err error) { return runGoIn("", args) }
 
 func parseVetJSON(data []byte) ([]finding, error) {
 	cwd, _ := os.Getwd()
 	dec := json.NewDecoder(bytes.NewReader(data))
 	seen := make(map[string]bool)
+	kinds := make(map[string]fileKind)
 	var out []finding
 	var errs []string
 	for {
@@ -148,6 +184,21 @@ func parseVetJSON(data []byte) ([]finding, error) {
 					f, err := toFinding(cwd, d)
 					if err != nil {
 						return nil, err
+					}
+					for _, e := range f.fix {
+						kind, ok := kinds[e.Filename]
+						if !ok {
+							kind = fileKindOf(e.Filename)
+							kinds[e.Filename] = kind
+						}
+						if kind.cgo {
+							f.Cgo, f.Fixable, f.fix = true, false, nil
+							break
+						}
+						if kind.generated {
+							f.Generated, f.Fixable, f.fix = true, false, nil
+							break
+						}
 					}
 					key := f.posn() + "\x00" + f.Message
 					if seen[key] {
@@ -185,6 +236,13 @@ func toFinding(cwd string, d vetDiagnostic) (finding, error) {
 	}
 	if f.Fixable {
 		f.fix = d.SuggestedFixes[0].Edits
+	}
+	for _, r := range d.Related {
+		file, line, col, ok := splitPosn(r.Posn)
+		if !ok {
+			continue // go vet drops what it cannot place; so does lint
+		}
+		f.Related = append(f.Related, related{File: shortPath(cwd, file), Line: line, Col: col, Message: r.Message})
 	}
 	return f, nil
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/pstoremigrate/pstoremigrate/cmd/pstoremigrate/internal/diff"
@@ -22,18 +24,26 @@ It then prints the files it changed and every finding it could not fix,
 which need a person (MIGRATION.md explains each).
 
 Fixes that overlap are applied in further rounds, so one run is enough.
-When the fixed code imports compat packages from a module that go.mod does
-not require yet, fix adds it with 'go get' (at the version a replace
-directive names, else this binary's version, else the latest) and records
-the go.sum entries the fixed packages need.
 
-The -diff flag prints the fixes as a unified diff on stdout, the report on
-stderr, and changes nothing. The -tags flag selects build tags, as for the
-go command.
+The fixed code imports compat packages of github.com/pstoremigrate/pstoremigrate.
+Before writing anything, fix decides how each module it changes will require
+that module: a require line it has; a go.work that uses the module's folder;
+a replace directive (go.mod or go.work), at the version it names; else the
+module proxy, at this binary's version or the latest. If a module cannot
+(offline, vendor/, a proxy without it), fix writes nothing and prints the
+command to run there first. Fix is all or nothing: when a step fails after
+the first write (a file that cannot be written, go.mod, fixed code that does
+not type-check), it restores every file it touched and says which. Findings
+in generated files and in files that use cgo are listed apart, not fixed.
+
+The -diff flag prints the fixes as a unified diff on stdout, go.mod changes
+included, the report on stderr, and changes nothing. The -tags flag selects
+build tags, as for the go command. In a go.work workspace, name each module's
+packages (./a/... ./b/...): each module gets its own requirement.
 
 Exit status: 0 when nothing is left to do by hand, 3 when findings remain
-that fix cannot rewrite, 1 on errors (packages that do not load), 2 on bad
-usage.
+that fix cannot rewrite, 1 on errors (packages that do not load, a module
+that cannot require the library, a failed step, undone), 2 on bad usage.
 `,
 }
 
@@ -63,60 +73,107 @@ func runFix(inv *invocation, args []string) int {
 		fmt.Fprintf(inv.Stdout, "pstoremigrate: %s, nothing to fix\n", summaryLine(before))
 		return exitOK
 	}
+	ws, err := loadWorkspace()
+	if err != nil {
+		return reportError(inv, "fix", err)
+	}
+	plan, err := planFixes(before)
+	if err != nil {
+		return reportError(inv, "fix", err)
+	}
+	// Decide how each module will require the library before writing
+	// anything: a fix that leaves a tree that does not build is worse than
+	// none.
+	reqs, err := planRequirements(ws, plan)
+	if err != nil {
+		fmt.Fprintf(inv.Stderr, "pstoremigrate fix: nothing was changed: the fixes import packages of %s, and\n%v\n", thisModule, err)
+		return exitError
+	}
 	if *diff {
-		return fixDiff(inv, before)
+		return fixDiff(inv, before, plan, reqs)
 	}
 
-	originals := make(map[string][]byte) // content before the first round
-	after := before
-	var generated []finding
-	var added string // the version of thisModule that fix added to go.mod
-	for round := 0; round < maxFixRounds && countFixable(after) > len(generated); round++ {
-		plan, err := planFixes(after)
-		if err != nil {
-			return reportError(inv, "fix", err)
+	bk := newBackup()
+	fail := func(err error) int {
+		fmt.Fprintf(inv.Stderr, "pstoremigrate fix: %v\n", err)
+		restored, rerr := bk.restore()
+		cwd, _ := os.Getwd()
+		if rerr != nil {
+			fmt.Fprintf(inv.Stderr, "pstoremigrate fix: could NOT restore every file: %v\n", rerr)
 		}
-		generated = plan.generated
+		if len(restored) == 0 && rerr == nil {
+			fmt.Fprintf(inv.Stderr, "pstoremigrate fix: nothing was changed\n")
+		} else if len(restored) > 0 {
+			fmt.Fprintf(inv.Stderr, "pstoremigrate fix: restored %d %s to their content before this run:\n", len(restored), plural(len(restored), "file", "files"))
+			for _, f := range restored {
+				fmt.Fprintf(inv.Stderr, "\t%s\n", shortPath(cwd, f))
+			}
+		}
+		return exitError
+	}
+	if ws.File != "" {
+		if err := bk.save(ws.File + ".sum"); err != nil {
+			return fail(err)
+		}
+	}
+	for _, r := range reqs {
+		if err := bk.write(filepath.Join(r.Dir, "go.mod"), r.GoMod); err != nil {
+			return fail(err)
+		}
+		sum := filepath.Join(r.Dir, "go.sum")
+		if err := bk.save(sum); err != nil {
+			return fail(err)
+		}
+		if r.GoSum != nil {
+			if err := bk.write(sum, r.GoSum); err != nil {
+				return fail(err)
+			}
+		}
+		if r.getAfterWrite {
+			if _, _, err := runGoIn(r.Dir, []string{"get", thisModule + "@" + r.Version}); err != nil {
+				return fail(fmt.Errorf("adding %s to %s: %w", thisModule, filepath.Join(r.Dir, "go.mod"), err))
+			}
+		}
+	}
+
+	after := before
+	for round := 0; round < maxFixRounds && countFixable(after) > 0; round++ {
+		if round > 0 {
+			if plan, err = planFixes(after); err != nil {
+				return fail(err)
+			}
+		}
 		if plan.applied == 0 {
 			break
 		}
-		for name, data := range plan.old {
-			if _, ok := originals[name]; !ok {
-				originals[name] = data
+		for _, name := range plan.changed() {
+			if err := bk.write(name, plan.files[name]); err != nil {
+				return fail(err)
 			}
 		}
-		if err := plan.write(); err != nil {
-			return reportError(inv, "fix", err)
-		}
-		after, err = collectFindings(inv, pkgs)
-		if needsThisModule(err) && added == "" {
-			// The fixes import compat packages that go.mod does not
-			// provide yet: add them, as the go command suggests.
-			if added, err = requireThisModule(pkgs); err == nil {
-				after, err = collectFindings(inv, pkgs)
+		if round == 0 && len(reqs) > 0 && ws.File == "" {
+			// -mod=mod lets the go command write the checksums of the
+			// modules that the compat packages import.
+			if _, _, err := runGo(append([]string{"list", "-mod=mod", "-deps", "-test"}, pkgs...)); err != nil {
+				return fail(fmt.Errorf("recording go.sum entries for %s: %w", thisModule, err))
 			}
 		}
-		if err != nil {
-			// Files have changed already: say which before failing.
-			if changed, cerr := changedFiles(originals); cerr == nil && len(changed) > 0 {
-				fmt.Fprint(inv.Stdout, "pstoremigrate: ")
-				printChanged(inv, changed)
-			}
-			return reportError(inv, "fix", fmt.Errorf("checking the fixed code: %w", err))
+		if after, err = collectFindings(inv, pkgs); err != nil {
+			return fail(fmt.Errorf("the fixed code does not load or type-check:\n%w", err))
 		}
 	}
 
-	changed, err := changedFiles(originals)
+	changed, err := changedFiles(bk.orig)
 	if err != nil {
 		return reportError(inv, "fix", err)
 	}
 	fixed := max(len(before)-len(after), 0)
 	fmt.Fprintf(inv.Stdout, "pstoremigrate: fixed %d of %d %s, ", fixed, len(before), plural(len(before), "finding", "findings"))
 	printChanged(inv, changed)
-	if added != "" {
-		fmt.Fprintf(inv.Stdout, "pstoremigrate: go.mod now requires %s %s (the fixes import its compat packages)\n", thisModule, added)
+	cwd, _ := os.Getwd()
+	for _, r := range reqs {
+		fmt.Fprintf(inv.Stdout, "pstoremigrate: %s\n", r.describe(cwd))
 	}
-	reportGenerated(inv.Stdout, generated)
 	return reportLeft(inv.Stdout, after)
 }
 
@@ -130,20 +187,29 @@ func printChanged(inv *invocation, changed []string) {
 }
 
 // fixDiff prints what one round of fix would change as a unified diff.
-func fixDiff(inv *invocation, findings []finding) int {
-	plan, err := planFixes(findings)
-	if err != nil {
-		return reportError(inv, "fix", err)
-	}
+// The go.mod changes that applying it takes come first.
+func fixDiff(inv *invocation, findings []finding, plan *fixPlan, reqs []*modRequirement) int {
 	cwd, _ := os.Getwd()
+	for _, r := range reqs {
+		name := filepath.Join(r.Dir, "go.mod")
+		old, err := os.ReadFile(name)
+		if err != nil {
+			return reportError(inv, "fix", err)
+		}
+		short := shortPath(cwd, name)
+		inv.Stdout.Write(diff.Diff(short+" (old)", old, short+" (new)", r.GoMod))
+	}
 	for _, name := range plan.changed() {
 		short := shortPath(cwd, name)
 		inv.Stdout.Write(diff.Diff(short+" (old)", plan.old[name], short+" (new)", plan.files[name]))
 	}
-	var manual []finding
+	for _, r := range reqs {
+		fmt.Fprintf(inv.Stderr, "pstoremigrate: applying it, %s; go.sum gets the matching checksums\n", r.describe(cwd))
+	}
+	var left []finding
 	for _, f := range findings {
 		if !f.Fixable {
-			manual = append(manual, f)
+			left = append(left, f)
 		}
 	}
 	fmt.Fprintf(inv.Stderr, "pstoremigrate: the diff fixes %d of %d %s; nothing was changed (run without -diff to apply)\n",
@@ -152,8 +218,7 @@ func fixDiff(inv *invocation, findings []finding) int {
 		fmt.Fprintf(inv.Stderr, "pstoremigrate: %d more %s overlap those and would be applied in a further round\n",
 			plan.deferred, plural(plan.deferred, "fix", "fixes"))
 	}
-	reportGenerated(inv.Stderr, plan.generated)
-	return reportLeft(inv.Stderr, manual)
+	return reportLeft(inv.Stderr, left)
 }
 
 // reportGenerated lists findings whose fix would edit a generated file.
@@ -167,16 +232,37 @@ func reportGenerated(w io.Writer, gen []finding) {
 	}
 }
 
-// reportLeft lists the findings fix leaves to a person and returns the exit
-// code that says whether any are left.
+// reportLeft lists the findings fix leaves, each once: those in generated
+// files, then those that need a person. It returns the exit code that says
+// whether any are left.
 func reportLeft(w io.Writer, left []finding) int {
+	var gen, cgo, manual []finding
+	for _, f := range left {
+		switch {
+		case f.Generated:
+			gen = append(gen, f)
+		case f.Cgo:
+			cgo = append(cgo, f)
+		default:
+			manual = append(manual, f)
+		}
+	}
+	reportGenerated(w, gen)
+	if len(cgo) > 0 {
+		fmt.Fprintf(w, "pstoremigrate: not fixed, in files that use cgo (go vet sees them only as cgo rewrote them, so fix cannot place its edits; make the change the message names by hand):\n")
+		for _, f := range cgo {
+			fmt.Fprintf(w, "%s: %s\n", f.posn(), f.Message)
+		}
+	}
 	if len(left) == 0 {
 		fmt.Fprintf(w, "pstoremigrate: nothing left to do by hand\n")
 		return exitOK
 	}
-	fmt.Fprintf(w, "pstoremigrate: could not fix %d %s; these need a person (see MIGRATION.md):\n", len(left), plural(len(left), "finding", "findings"))
-	for _, f := range left {
-		fmt.Fprintf(w, "%s: %s\n", f.posn(), f.Message)
+	if len(manual) > 0 {
+		fmt.Fprintf(w, "pstoremigrate: could not fix %d %s; these need a person (see MIGRATION.md):\n", len(manual), plural(len(manual), "finding", "findings"))
+		for _, f := range manual {
+			fmt.Fprintf(w, "%s: %s\n", f.posn(), f.Message)
+		}
 	}
 	return exitFindings
 }
@@ -195,7 +281,9 @@ func changedFiles(orig map[string][]byte) ([]string, error) {
 	var changed []string
 	for name, data := range orig {
 		now, err := os.ReadFile(name)
-		if err != nil {
+		if data == nil && errors.Is(err, os.ErrNotExist) {
+			continue // did not exist and still does not
+		} else if err != nil {
 			return nil, fmt.Errorf("reading a fixed file: %w", err)
 		}
 		if !bytes.Equal(now, data) {

@@ -25,6 +25,8 @@ func TestFixDiffChangesNothing(t *testing.T) {
 	require.Contains(t, r.stdout, "-\t\"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem\"")
 	require.Contains(t, r.stdout, ".New(h)", "h.Peerstore() becomes peerstore.New(h)")
 	require.Regexp(t, `the diff fixes \d+ of \d+ findings; nothing was changed`, r.stderr)
+	require.Contains(t, r.stdout, "--- go.mod (old)\n+++ go.mod (new)\n", "the requirement fix would add is part of the diff")
+	require.Contains(t, r.stdout, "+\t"+thisModule+" "+zeroPseudoVersion+"\n")
 
 	require.Equal(t, before, snapshotGoFiles(t, app), "-diff must not touch the sources")
 	after, err := os.ReadFile(filepath.Join(app, "go.mod"))
@@ -41,8 +43,9 @@ func TestFixLegacyAppEndToEnd(t *testing.T) {
 
 	r := runIn(t, app, bin, "fix", "./...")
 	require.Contains(t, []int{exitOK, exitFindings}, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
-	require.Regexp(t, `(?m)^pstoremigrate: fixed \d+ of \d+ findings, changed 1 file$`, r.stdout)
-	require.Contains(t, r.stdout, "\tnode.go\n")
+	require.Regexp(t, `(?m)^pstoremigrate: fixed \d+ of \d+ findings, changed 3 files$`, r.stdout)
+	require.Contains(t, r.stdout, "\tgo.mod\n\tgo.sum\n\tnode.go\n")
+	require.Contains(t, r.stdout, "pstoremigrate: go.mod now requires "+thisModule+" "+zeroPseudoVersion+" (via a replace directive in go.mod)\n")
 	manual := manualFindings(t, r.stdout)
 
 	node, err := os.ReadFile(filepath.Join(app, "node.go"))
@@ -106,13 +109,23 @@ func TestGoVetVettool(t *testing.T) {
 }
 
 // ... and a fix tool: "go fix -fixtool -diff" prints the patch, "go fix
-// -fixtool" applies it.
+// -fixtool" applies it and the tree builds after. go fix cannot add a
+// requirement: where go.mod lacks the library it changes nothing and fails
+// (see TestFixWithoutResolvableLibraryWritesNothing).
 func TestGoFixFixtool(t *testing.T) {
 	bin := tool(t)
 	app := copyLegacyApp(t)
+	r := runIn(t, app, "go", "fix", "-fixtool="+bin, "./...")
+	require.NotEqual(t, 0, r.code, "go.mod only replaces the library, so go fix must not apply fixes")
+	require.Contains(t, r.stderr, "run 'pstoremigrate fix', which adds the requirement")
+	// What the message says to run; with the packages named one by one
+	// and the proxy off, as this module's path is not on the proxy.
+	r = runInEnv(t, app, []string{"GOPROXY=off"}, "go", "get",
+		thisModule+"/compat/peerstore@"+zeroPseudoVersion, thisModule+"/compat/pstoremem@"+zeroPseudoVersion, thisModule+"/compat/pstoreds@"+zeroPseudoVersion)
+	require.Equal(t, 0, r.code, r.stderr)
 	before := snapshotGoFiles(t, app)
 
-	r := runIn(t, app, "go", "fix", "-fixtool="+bin, "-diff", "./...")
+	r = runIn(t, app, "go", "fix", "-fixtool="+bin, "-diff", "./...")
 	require.Equal(t, 1, r.code, "go fix -diff exits 1 when there is a diff; stderr:\n%s", r.stderr)
 	require.Contains(t, r.stdout, "+\t\"github.com/pstoremigrate/pstoremigrate/compat/pstoremem\"")
 	require.Equal(t, before, snapshotGoFiles(t, app))
@@ -123,4 +136,6 @@ func TestGoFixFixtool(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(node), "\"github.com/pstoremigrate/pstoremigrate/compat/pstoremem\"")
 	require.NotContains(t, string(node), "go-libp2p/p2p/host/peerstore/pstoremem")
+	r = runIn(t, app, "go", "build", "./...")
+	require.Equal(t, 0, r.code, "the tree builds after go fix:\n%s", r.stderr)
 }

@@ -34,7 +34,7 @@ func runHelp(inv *invocation, args []string) int {
 	switch len(args) {
 	case 0:
 		fmt.Fprint(inv.Stdout, migrationSummary)
-		fmt.Fprintf(inv.Stdout, "The whole guide, section by section: MIGRATION.md.\n\n")
+		fmt.Fprintf(inv.Stdout, "The whole guide, section by section: MIGRATION.md, %s\n\n", sectionURL(""))
 		printUsage(inv.Stdout)
 		return exitOK
 	case 1:

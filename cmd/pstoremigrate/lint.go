@@ -16,7 +16,8 @@ one-line summary by category. Each message names the replacement; the
 sections of MIGRATION.md explain them.
 
 The -json flag prints one JSON object instead: {"findings": [{"file",
-"line", "col", "category", "message", "url", "fixable"}...], "summary":
+"line", "col", "category", "message", "url", "fixable", "generated",
+"related": [{"file", "line", "col", "message"}]}...], "summary":
 {category: count}, "total": n, "fixable": n}. The -tags flag selects build
 tags, as for the go command.
 
@@ -68,7 +69,7 @@ func runLint(inv *invocation, args []string) int {
 		}
 	} else {
 		for _, f := range findings {
-			fmt.Fprintf(inv.Stdout, "%s: %s\n", f.posn(), f.Message)
+			f.writeText(inv.Stdout)
 		}
 		fmt.Fprintf(inv.Stdout, "pstoremigrate: %s\n", summaryLine(findings))
 	}

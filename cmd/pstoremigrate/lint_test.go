@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,7 +28,19 @@ func TestLintLegacyApp(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
 	require.Greater(t, len(lines), 1)
 	summary := lines[len(lines)-1]
-	findings := lines[:len(lines)-1]
+	// As go vet prints them: a related position ("the value comes from
+	// here") on the line after its finding, its message after a tab.
+	var findings, related []string
+	for _, l := range lines[:len(lines)-1] {
+		if strings.Contains(l, ": \t") {
+			related = append(related, l)
+		} else {
+			findings = append(findings, l)
+		}
+	}
+	require.True(t, slices.ContainsFunc(related, regexp.MustCompile(`^node\.go:\d+:\d+: \tthe value comes from here; the fix rewrites it$`).MatchString),
+		"lint prints the related position, as go vet does:\n%s", r.stdout)
+	require.Contains(t, r.stdout, "PeerMetadata.Put(\"legacyapp/last-greeting\") is going away")
 	for _, l := range findings {
 		m := findingLine.FindStringSubmatch(l)
 		require.NotNil(t, m, "not file:line:col: message: %q", l)

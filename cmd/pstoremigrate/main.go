@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"golang.org/x/tools/go/analysis/unitchecker"
-
-	"github.com/pstoremigrate/pstoremigrate/analyzer"
 )
 
 // Exit codes; see doc.go.
@@ -65,7 +63,7 @@ func main() {
 	if isToolProtocol(args) {
 		// Invoked by "go vet -vettool" or "go fix -fixtool": unitchecker
 		// owns the command line and the process from here on.
-		unitchecker.Main(analyzer.Analyzer)
+		unitchecker.Main(toolAnalyzer(slices.Contains(args, "-fix")))
 		return
 	}
 	self, err := os.Executable()

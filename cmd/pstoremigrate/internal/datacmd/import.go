@@ -448,15 +448,33 @@ func (s *ImportSummary) WriteText(w io.Writer) error {
 		for _, k := range skipped {
 			fmt.Fprintf(w, "  %d %s\n", k.Count, k.Reason)
 		}
+	}
+	if len(s.Errors) > 0 {
+		// Under a heading of their own: sorted by count, the skip
+		// reasons put any of them last, above this list.
+		fmt.Fprintf(w, "entries that do not decode (the first %d):\n", len(s.Errors))
 		for _, e := range s.Errors {
-			fmt.Fprintf(w, "    %s\n", e)
+			fmt.Fprintf(w, "  %s\n", e)
 		}
 	}
 	fmt.Fprintf(w, "left behind (not part of the new store):\n")
-	fmt.Fprintf(w, "  %d expired addresses\n", s.Left.ExpiredAddrs)
-	fmt.Fprintf(w, "  protocols of %d peers and %d other metadata values: identify reports them again\n",
-		s.Left.PeersWithProtocols, s.Left.MetadataValues)
-	_, err := fmt.Fprintf(w, "  %d private keys, still in clear text in %s: run 'pstoremigrate data scrub %s'\n",
-		s.Left.PrivKeys, s.From, s.From)
+	fmt.Fprintf(w, "  %d expired %s\n", s.Left.ExpiredAddrs, plural(s.Left.ExpiredAddrs, "address", "addresses"))
+	fmt.Fprintf(w, "  protocols of %d %s and %d other metadata %s: identify reports them again\n",
+		s.Left.PeersWithProtocols, plural(s.Left.PeersWithProtocols, "peer", "peers"),
+		s.Left.MetadataValues, plural(s.Left.MetadataValues, "value", "values"))
+	var err error
+	if s.Left.PrivKeys == 0 {
+		_, err = fmt.Fprintf(w, "  no private keys: nothing to scrub\n")
+	} else {
+		_, err = fmt.Fprintf(w, "  %d private %s, still in clear text in %s: run 'pstoremigrate data scrub %s'\n",
+			s.Left.PrivKeys, plural(s.Left.PrivKeys, "key", "keys"), s.From, s.From)
+	}
 	return err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
