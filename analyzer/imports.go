@@ -35,8 +35,8 @@ var compatExports = map[string][]string{
 		"WithMaxProtocols", "WithMaxSignedPeerRecords",
 	},
 	compatPstoreds: {
-		"AddrBook", "DefaultOpts", "KeyBook", "LegacyImportedKey", "MigrationReport",
-		"NewAddrBook", "NewKeyBook", "NewPeerMetadata", "NewPeerstore", "NewProtoBook",
+		"AddrBook", "Compacter", "DefaultOpts", "KeyBook", "LegacyImportedKey",
+		"MigrationReport", "NewAddrBook", "NewKeyBook", "NewPeerMetadata", "NewPeerstore", "NewProtoBook",
 		"Options", "PeerMetadata", "Peerstore", "ProtoBook", "ProtoBookOption",
 		"SnapshotPrefix", "WithMaxProtocols",
 	},
