@@ -14,7 +14,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// Snapshot format, version 1.
+// Snapshot format, version 2 (version 1 is read too).
 //
 // A snapshot is a stream of peer entries between a header and a trailer, so
 // that neither side ever holds more than one entry. Integers are unsigned
@@ -39,6 +39,9 @@ import (
 //	      ttl       = zig-zag varint, nanoseconds (exact, so the sentinels
 //	                  PermanentAddrTTL and ConnectedAddrTTL survive)
 //	      expires   = fixed64, see "times"
+//	      flags     = 1 byte, version 2 and later only: bit 0 set for an
+//	                  address whose positive ttl counts from disconnect
+//	                  (AddrEntry.AfterDisconnect); other bits must be 0
 //	    pubKey  = at most MaxSnapshotPubKeyLen bytes, empty for none
 //	    record  = at most MaxSnapshotRecordLen bytes, empty for none
 //	endBlock = 'E' peerCount totalCRC
@@ -56,8 +59,15 @@ import (
 // the first entry is read. Any byte after the end block is corruption.
 
 // SnapshotVersion is the version of the snapshot format this package writes.
-// It reads only this version.
-const SnapshotVersion = 1
+// It reads it and every older version.
+const SnapshotVersion = 2
+
+// snapshotVersionAddrFlags is the first version whose addresses carry a
+// flags byte.
+const snapshotVersionAddrFlags = 2
+
+// addrFlagAfterDisconnect marks an AddrEntry.AfterDisconnect address.
+const addrFlagAfterDisconnect = 1
 
 // Bounds on the fields of a snapshot entry. The writer refuses entries that
 // exceed them and the reader treats them as corruption, so a hostile length
@@ -86,12 +96,13 @@ const (
 	blockEnd  = 'E'
 
 	// minAddrLen is the fewest body bytes one address can take: a one-byte
-	// length, one byte of multiaddr, a one-byte TTL and the fixed64 expiry.
+	// length, one byte of multiaddr, a one-byte TTL and the fixed64 expiry
+	// (and from version 2 a flags byte, which only makes this bound safer).
 	minAddrLen = 1 + 1 + 1 + 8
 	// maxPeerBody bounds a peer block's body, derived from the field bounds.
 	maxPeerBody = binary.MaxVarintLen64 + MaxSnapshotPeerIDLen +
 		binary.MaxVarintLen64 +
-		MaxSnapshotAddrsPerPeer*(binary.MaxVarintLen64+MaxSnapshotAddrLen+binary.MaxVarintLen64+8) +
+		MaxSnapshotAddrsPerPeer*(binary.MaxVarintLen64+MaxSnapshotAddrLen+binary.MaxVarintLen64+8+1) +
 		binary.MaxVarintLen64 + MaxSnapshotPubKeyLen +
 		binary.MaxVarintLen64 + MaxSnapshotRecordLen
 
@@ -240,10 +251,18 @@ func appendPeerBody(b []byte, e *PeerEntry, id []byte) ([]byte, error) {
 		if len(raw) > MaxSnapshotAddrLen {
 			return b, fmt.Errorf("peer %s: address %d is %d bytes, more than the snapshot bound of %d", e.ID, i, len(raw), MaxSnapshotAddrLen)
 		}
+		var flags byte
+		if a.AfterDisconnect {
+			if a.TTL <= 0 {
+				return b, fmt.Errorf("peer %s: address %d counts from disconnect with a TTL of %v, not positive", e.ID, i, a.TTL)
+			}
+			flags |= addrFlagAfterDisconnect
+		}
 		b = binary.AppendUvarint(b, uint64(len(raw)))
 		b = append(b, raw...)
 		b = binary.AppendVarint(b, int64(a.TTL))
 		b = binary.LittleEndian.AppendUint64(b, uint64(timeToNanos(a.Expires)))
+		b = append(b, flags)
 	}
 	b = binary.AppendUvarint(b, uint64(len(e.PubKey)))
 	b = append(b, e.PubKey...)
@@ -322,9 +341,11 @@ type SnapshotReader struct {
 	off   int64  // bytes consumed so far
 	crc   uint32 // running checksum over everything consumed
 	taken time.Time
-	count uint64
-	body  []byte // reused buffer for one peer block's body
-	err   error  // sticky: io.EOF after a verified trailer, or the failure
+	// version is the format version of the snapshot being read.
+	version uint64
+	count   uint64
+	body    []byte // reused buffer for one peer block's body
+	err     error  // sticky: io.EOF after a verified trailer, or the failure
 	// scratch holds small fixed fields so that reading them (through
 	// the checksum's function pointer) does not allocate.
 	scratch [8]byte
@@ -362,9 +383,10 @@ func newSnapshotReader(r io.Reader, skipChecksums bool) (*SnapshotReader, error)
 	if err != nil {
 		return nil, err
 	}
-	if ver != SnapshotVersion {
-		return nil, sr.fail(verOff, ErrUnsupportedVersion, fmt.Sprintf("version %d, this reader supports %d", ver, SnapshotVersion))
+	if ver < 1 || ver > SnapshotVersion {
+		return nil, sr.fail(verOff, ErrUnsupportedVersion, fmt.Sprintf("version %d, this reader supports 1 to %d", ver, SnapshotVersion))
 	}
+	sr.version = ver
 	var taken [8]byte
 	if err := sr.readFull(taken[:], "snapshot time"); err != nil {
 		return nil, err
@@ -388,6 +410,9 @@ func hasPrefix(s string, p []byte) bool {
 
 // Taken is the time the snapshot was taken, as given to NewSnapshotWriter.
 func (sr *SnapshotReader) Taken() time.Time { return sr.taken }
+
+// Version is the format version of the snapshot, from its header.
+func (sr *SnapshotReader) Version() int { return int(sr.version) }
 
 // Next returns the next entry. It returns io.EOF only once the trailer's
 // peer count and checksum have been verified and the input has ended;
@@ -458,7 +483,7 @@ func (sr *SnapshotReader) readPeer(blockOff int64, unparsed bool) (*PeerEntry, e
 	if binary.LittleEndian.Uint32(sum) != crc32.Checksum(body, castagnoli) && !sr.skipChecksums {
 		return nil, sr.fail(crcOff, ErrChecksum, fmt.Sprintf("peer block %d starting at byte %d", sr.count, blockOff))
 	}
-	e, err := decodePeerBody(body, unparsed)
+	e, err := decodePeerBody(body, unparsed, sr.version)
 	if err != nil {
 		var be *bodyError
 		if errors.As(err, &be) {
@@ -615,6 +640,19 @@ func (d *bodyDecoder) bytes(what string, max int) []byte {
 	return p
 }
 
+func (d *bodyDecoder) oneByte(what string) byte {
+	if d.err != nil {
+		return 0
+	}
+	if d.pos >= len(d.b) {
+		d.fail(d.pos, "%s overruns its block", what)
+		return 0
+	}
+	v := d.b[d.pos]
+	d.pos++
+	return v
+}
+
 func (d *bodyDecoder) fixed64(what string) uint64 {
 	if d.err != nil {
 		return 0
@@ -628,7 +666,7 @@ func (d *bodyDecoder) fixed64(what string) uint64 {
 	return v
 }
 
-func decodePeerBody(body []byte, unparsed bool) (*PeerEntry, error) {
+func decodePeerBody(body []byte, unparsed bool, version uint64) (*PeerEntry, error) {
 	d := &bodyDecoder{b: body}
 	idAt := d.pos
 	id := d.bytes("peer ID", MaxSnapshotPeerIDLen)
@@ -683,6 +721,18 @@ func decodePeerBody(body []byte, unparsed bool) (*PeerEntry, error) {
 		}
 		e.Addrs[i].TTL = time.Duration(d.varint("TTL"))
 		e.Addrs[i].Expires = nanosToTime(int64(d.fixed64("expiry")))
+		if version >= snapshotVersionAddrFlags {
+			flagsAt := d.pos
+			switch flags := d.oneByte("address flags"); {
+			case d.err != nil:
+			case flags&^addrFlagAfterDisconnect != 0:
+				d.fail(flagsAt, "address %d has unknown flags 0x%02x", i, flags)
+			case flags&addrFlagAfterDisconnect != 0 && e.Addrs[i].TTL <= 0:
+				d.fail(flagsAt, "address %d counts from disconnect with a TTL of %v, not positive", i, e.Addrs[i].TTL)
+			default:
+				e.Addrs[i].AfterDisconnect = flags&addrFlagAfterDisconnect != 0
+			}
+		}
 	}
 	pub := d.bytes("public key", MaxSnapshotPubKeyLen)
 	rec := d.bytes("signed record", MaxSnapshotRecordLen)

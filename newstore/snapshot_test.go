@@ -59,6 +59,11 @@ func makeEntries(tb testing.TB, n, addrsPer int, now time.Time) []PeerEntry {
 				// A connected address's expiry means nothing.
 				e.Addrs[j] = AddrEntry{Addr: e.Addrs[j].Addr, TTL: peerstore.ConnectedAddrTTL}
 			}
+			if j%5 == 4 {
+				// One whose TTL counts from disconnect, its peer still
+				// connected: no expiry yet.
+				e.Addrs[j] = AddrEntry{Addr: e.Addrs[j].Addr, TTL: 10 * time.Minute, AfterDisconnect: true}
+			}
 		}
 		e.PubKey = make([]byte, 36)
 		e.Record = make([]byte, 280)
@@ -103,6 +108,7 @@ func requireSameEntries(tb testing.TB, want, got []PeerEntry) {
 			wa, ga := w.Addrs[j], g.Addrs[j]
 			require.True(tb, wa.Addr.Equal(ga.Addr), "entry %d addr %d: %s != %s", i, j, wa.Addr, ga.Addr)
 			require.Equal(tb, wa.TTL, ga.TTL, "entry %d addr %d TTL", i, j)
+			require.Equal(tb, wa.AfterDisconnect, ga.AfterDisconnect, "entry %d addr %d AfterDisconnect", i, j)
 			require.Equal(tb, wa.Expires.IsZero(), ga.Expires.IsZero(), "entry %d addr %d zero expiry", i, j)
 			require.True(tb, wa.Expires.Equal(ga.Expires), "entry %d addr %d expiry: %v != %v", i, j, wa.Expires, ga.Expires)
 		}
@@ -563,4 +569,65 @@ func decodeUpstream(tb testing.TB, data []byte) {
 		e.PubKey = bytes.Clone(data[k : k+int(n)])
 		data = data[k+int(n):]
 	}
+}
+
+// Version 1 snapshots, written before addresses had flags, still read.
+func TestSnapshotReadsVersion1(t *testing.T) {
+	id := testPeerID(t, 3)
+	a := ma.StringCast("/ip4/127.0.0.1/tcp/4001").Bytes()
+	exp := time.Unix(1_700_000_000, 0)
+	addr := binary.AppendUvarint(nil, uint64(len(a)))
+	addr = append(addr, a...)
+	addr = binary.AppendVarint(addr, int64(time.Hour))
+	addr = binary.LittleEndian.AppendUint64(addr, uint64(exp.UnixNano()))
+	body := rawBody([]byte(id), 1, addr, []byte{0}, []byte{0})
+	sr, err := NewSnapshotReader(bytes.NewReader(rawSnapshot(1, 1, body)))
+	require.NoError(t, err)
+	assert.Equal(t, 1, sr.Version())
+	e, err := sr.Next()
+	require.NoError(t, err)
+	require.Len(t, e.Addrs, 1)
+	assert.Equal(t, time.Hour, e.Addrs[0].TTL)
+	assert.True(t, e.Addrs[0].Expires.Equal(exp))
+	assert.False(t, e.Addrs[0].AfterDisconnect)
+	_, err = sr.Next()
+	require.ErrorIs(t, err, io.EOF)
+
+	// The same body read as version 2 lacks its flags byte.
+	_, err = NewSnapshotReader(bytes.NewReader(rawSnapshot(2, 1, body)))
+	require.NoError(t, err)
+	_, _, err = decodeSnapshot(rawSnapshot(2, 1, body))
+	requireSnapshotError(t, err, ErrCorrupt)
+}
+
+func TestSnapshotRefusesBadAddrFlags(t *testing.T) {
+	id := testPeerID(t, 4)
+	a := ma.StringCast("/ip4/127.0.0.1/tcp/4001").Bytes()
+	for name, tc := range map[string]struct {
+		ttl   time.Duration
+		flags byte
+	}{
+		"unknown flag":                   {time.Hour, 0x02},
+		"after disconnect without a TTL": {0, addrFlagAfterDisconnect},
+		"after disconnect, negative TTL": {-time.Hour, addrFlagAfterDisconnect},
+	} {
+		t.Run(name, func(t *testing.T) {
+			addr := binary.AppendUvarint(nil, uint64(len(a)))
+			addr = append(addr, a...)
+			addr = binary.AppendVarint(addr, int64(tc.ttl))
+			addr = binary.LittleEndian.AppendUint64(addr, 0)
+			addr = append(addr, tc.flags)
+			_, _, err := decodeSnapshot(rawSnapshot(SnapshotVersion, 1, rawBody([]byte(id), 1, addr, []byte{0}, []byte{0})))
+			requireSnapshotError(t, err, ErrCorrupt)
+		})
+	}
+	err := discardSnapshotWriter(t).WritePeer(&PeerEntry{ID: id, Addrs: []AddrEntry{{Addr: ma.StringCast("/ip4/127.0.0.1/tcp/1"), AfterDisconnect: true}}})
+	require.Error(t, err, "the writer refuses what the reader would")
+}
+
+// discardSnapshotWriter starts a snapshot into a discarded buffer.
+func discardSnapshotWriter(t *testing.T) *SnapshotWriter {
+	sw, err := NewSnapshotWriter(io.Discard, time.Now())
+	require.NoError(t, err)
+	return sw
 }
