@@ -55,9 +55,10 @@ type AddrBook struct {
 	syncMu sync.Mutex
 	feeds  background.Feeds
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	closed sync.Once
+	cancel  context.CancelFunc
+	done    chan struct{}
+	closed  sync.Once
+	untrack func()
 }
 
 var (
@@ -230,6 +231,7 @@ func New(opts ...Option) (*AddrBook, error) {
 		cancel: cancel,
 		done:   make(chan struct{}),
 	}
+	ab.untrack = cfg.tracer.Track(StoreAddrBook, ab.stats)
 	go ab.collect(ctx)
 	return ab, nil
 }
@@ -240,6 +242,7 @@ func (ab *AddrBook) Close() error {
 	var err error
 	ab.closed.Do(func() {
 		err = ab.feeds.Close()
+		ab.untrack()
 		ab.cancel()
 		<-ab.done
 	})
@@ -478,6 +481,7 @@ func (ab *AddrBook) addAddrsLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Dur
 // addrEntry), merging them into the addresses p already has.
 func (ab *AddrBook) addEntriesLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Duration, exp int64) {
 	if !connectedClass(ttl, exp) && ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs {
+		ab.cfg.tracer.Dropped(StoreAddrBook, "max_unconnected_addrs", len(addrs))
 		return
 	}
 	var ps *peerState
@@ -544,9 +548,11 @@ func (ab *AddrBook) makeRoomLocked(ps *peerState, connected bool) bool {
 		return true
 	}
 	if victim < 0 {
+		ab.cfg.tracer.Dropped(StoreAddrBook, "max_addrs_per_peer", 1)
 		return false
 	}
 	ab.removeAtLocked(ps, victim)
+	ab.cfg.tracer.Evicted(StoreAddrBook, 1)
 	return true
 }
 
@@ -753,6 +759,7 @@ func (ab *AddrBook) storeRecordLocked(p peer.ID, raw []byte, seq uint64, addrs [
 		return false, nil
 	}
 	if !had && ab.records >= ab.cfg.maxSignedRecords {
+		ab.cfg.tracer.Dropped(StoreAddrBook, "max_signed_records", 1)
 		return false, ErrTooManyRecords
 	}
 	if ps == nil {

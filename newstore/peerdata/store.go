@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pstoremigrate/pstoremigrate/newstore"
 	"github.com/pstoremigrate/pstoremigrate/newstore/internal/background"
 )
 
@@ -58,6 +59,11 @@ type Store struct {
 	// sweeps only once it has passed, so a full store refuses in O(1)
 	// instead of scanning every peer on every Put.
 	nextExpiry int64
+
+	// tracer exports metrics (WithMetricsTracer); untrack stops it reading
+	// the store.
+	tracer  *newstore.MetricsTracer
+	untrack func()
 
 	// feeds are the event-bus subscriptions Subscribe started.
 	feeds background.Feeds
@@ -174,6 +180,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 			}
 		}
 		if len(ps.entries) >= s.maxEntries {
+			s.tracer.Dropped(newstore.StorePeerData, "max_entries_per_peer", 1)
 			return fmt.Errorf("put for peer %s: %w (cap %d)", p, ErrTooManyEntries, s.maxEntries)
 		}
 	}
@@ -183,6 +190,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 				s.sweepLocked(now)
 			}
 			if s.withData >= s.maxPeers {
+				s.tracer.Dropped(newstore.StorePeerData, "max_peers", 1)
 				return fmt.Errorf("put for peer %s: %w (cap %d)", p, ErrTooManyPeers, s.maxPeers)
 			}
 		}
@@ -339,6 +347,7 @@ func (s *Store) Disconnected(p peer.ID) {
 func (s *Store) Close() error {
 	err := s.feeds.Close()
 	s.sweeper.Stop()
+	s.stopTracking()
 	return err
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/pstoremigrate/pstoremigrate/newstore"
 	"github.com/pstoremigrate/pstoremigrate/newstore/internal/background"
 )
 
@@ -58,6 +59,11 @@ type Store struct {
 	// counts the live ones.
 	retained      []retainedRef
 	retainedCount int
+
+	// tracer exports metrics (WithMetricsTracer); untrack stops it reading
+	// the store.
+	tracer  *newstore.MetricsTracer
+	untrack func()
 
 	// feeds are the event-bus subscriptions Attach started.
 	feeds background.Feeds
@@ -245,6 +251,7 @@ func (s *Store) dropOldestRetainedLocked() {
 		s.retained = s.retained[1:]
 		if s.live(r) {
 			s.dropPeerLocked(r.ps.id, r.ps)
+			s.tracer.Evicted(newstore.StoreProtocols, 1)
 			return
 		}
 	}
@@ -358,6 +365,7 @@ func (s *Store) Peers() []peer.ID {
 func (s *Store) Close() error {
 	err := s.feeds.Close()
 	s.sweeper.Stop()
+	s.stopTracking()
 	return err
 }
 
@@ -489,6 +497,7 @@ func (s *Store) sweep() {
 // most maxPerConn of them.
 func (s *Store) intern(dst []handle, protos []protocol.ID) []handle {
 	if len(protos) > s.maxPerConn {
+		s.tracer.Dropped(newstore.StoreProtocols, "max_protocols_per_conn", len(protos)-s.maxPerConn)
 		protos = protos[:s.maxPerConn]
 	}
 	if dst == nil && len(protos) > 0 {
