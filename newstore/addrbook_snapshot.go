@@ -34,6 +34,11 @@ const RestoredConnectedAddrTTL = 15 * time.Minute
 // a peer the format cannot hold (its ID is not a valid multihash), with a
 // warning in the log.
 func (ab *AddrBook) Snapshot(w io.Writer) error {
+	return ab.snapshot(w, nil)
+}
+
+// snapshot writes the book, then what more writes, before the trailer.
+func (ab *AddrBook) snapshot(w io.Writer, more func(*SnapshotWriter) error) error {
 	now := ab.cfg.clock.Now()
 	sw, err := NewSnapshotWriter(w, now)
 	if err != nil {
@@ -78,6 +83,11 @@ func (ab *AddrBook) Snapshot(w io.Writer) error {
 				skipped++
 				log.Warn("snapshot: peer left out", "peer", entries[i].ID, "err", err)
 			}
+		}
+	}
+	if more != nil {
+		if err := more(sw); err != nil {
+			return fmt.Errorf("newstore: snapshot: %w", err)
 		}
 	}
 	if err := sw.Close(); err != nil {
@@ -178,9 +188,16 @@ var ErrInvalidEntry = errors.New("invalid snapshot entry")
 // checksums guard the bytes since; the next ConsumePeerRecord of that peer
 // reads the restored one's sequence number.
 func (ab *AddrBook) Restore(r io.Reader) error {
+	_, err := ab.restore(r)
+	return err
+}
+
+// restore is Restore that also returns the snapshot's per-peer data, read
+// and verified with the rest before the book changed.
+func (ab *AddrBook) restore(r io.Reader) ([]DataEntry, error) {
 	sr, err := NewSnapshotReader(r)
 	if err != nil {
-		return fmt.Errorf("newstore: restore: %w", err)
+		return nil, fmt.Errorf("newstore: restore: %w", err)
 	}
 	staged := &AddrBook{cfg: ab.cfg, peers: make(map[peer.ID]*peerState), subs: newAddrSubs()}
 	now := ab.now()
@@ -190,10 +207,10 @@ func (ab *AddrBook) Restore(r io.Reader) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("newstore: restore: %w", err)
+			return nil, fmt.Errorf("newstore: restore: %w", err)
 		}
 		if err := staged.stageEntry(e, now); err != nil {
-			return fmt.Errorf("newstore: restore: peer %s: %w", e.ID, err)
+			return nil, fmt.Errorf("newstore: restore: peer %s: %w", e.ID, err)
 		}
 	}
 	ab.mu.Lock()
@@ -212,7 +229,7 @@ func (ab *AddrBook) Restore(r io.Reader) error {
 			ab.holdLocked(p, now)
 		}
 	}
-	return nil
+	return sr.Data(), nil
 }
 
 // stageEntry validates e and adds it to a book no one else sees yet.

@@ -44,8 +44,16 @@ import (
 //	                  (AddrEntry.AfterDisconnect); other bits must be 0
 //	    pubKey  = at most MaxSnapshotPubKeyLen bytes, empty for none
 //	    record  = at most MaxSnapshotRecordLen bytes, empty for none
+//	dataBlock = 'D' bodyLen body bodyCRC   (version 2 and later; anywhere
+//	                                between the header and the end block)
+//	  bodyLen   = uvarint           at most maxDataBody
+//	  body      = idLen id nameLen name ttl remaining valueLen value
+//	    name      = 1..MaxSnapshotDataNameLen bytes, the key's persisted name
+//	    ttl       = zig-zag varint, ttlAfterDisconnect in nanoseconds, >= 0
+//	    remaining = zig-zag varint, what was left of it, 0..ttl
+//	    value     = at most MaxSnapshotDataValueLen bytes, the codec's output
 //	endBlock = 'E' peerCount totalCRC
-//	  peerCount = uvarint           number of peer blocks
+//	  peerCount = uvarint           number of peer and data blocks
 //	  totalCRC  = crc               over every byte from magic through peerCount
 //
 // Times are Unix nanoseconds as a signed 64-bit integer. math.MinInt64 stands
@@ -343,9 +351,13 @@ type SnapshotReader struct {
 	taken time.Time
 	// version is the format version of the snapshot being read.
 	version uint64
-	count   uint64
-	body    []byte // reused buffer for one peer block's body
-	err     error  // sticky: io.EOF after a verified trailer, or the failure
+	// data holds the data blocks read so far, dataBytes their values'
+	// total size.
+	data      []DataEntry
+	dataBytes int
+	count     uint64
+	body      []byte // reused buffer for one peer block's body
+	err       error  // sticky: io.EOF after a verified trailer, or the failure
 	// scratch holds small fixed fields so that reading them (through
 	// the checksum's function pointer) does not allocate.
 	scratch [8]byte
@@ -443,18 +455,25 @@ func (sr *SnapshotReader) nextEntry(unparsed bool) (*PeerEntry, error) {
 }
 
 func (sr *SnapshotReader) next(unparsed bool) (*PeerEntry, error) {
-	blockOff := sr.off
-	kind := sr.scratch[:1]
-	if err := sr.readFull(kind, "block kind"); err != nil {
-		return nil, err
-	}
-	switch kind[0] {
-	case blockPeer:
-		return sr.readPeer(blockOff, unparsed)
-	case blockEnd:
-		return nil, sr.readEnd()
-	default:
-		return nil, sr.fail(blockOff, ErrCorrupt, fmt.Sprintf("unknown block kind 0x%02x", kind[0]))
+	for {
+		blockOff := sr.off
+		kind := sr.scratch[:1]
+		if err := sr.readFull(kind, "block kind"); err != nil {
+			return nil, err
+		}
+		switch {
+		case kind[0] == blockPeer:
+			return sr.readPeer(blockOff, unparsed)
+		case kind[0] == blockEnd:
+			return nil, sr.readEnd()
+		case kind[0] == blockData && sr.version >= snapshotVersionData:
+			// Data blocks are kept for Data; Next hands out peers.
+			if err := sr.readData(blockOff); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, sr.fail(blockOff, ErrCorrupt, fmt.Sprintf("unknown block kind 0x%02x", kind[0]))
+		}
 	}
 }
 
@@ -495,6 +514,36 @@ func (sr *SnapshotReader) readPeer(blockOff int64, unparsed bool) (*PeerEntry, e
 	return e, nil
 }
 
+// readBody reads the length, body and checksum of a block whose kind byte
+// was read at blockOff; the body is in the reused buffer.
+func (sr *SnapshotReader) readBody(blockOff int64, bound uint64, what string) (body []byte, bodyOff int64, err error) {
+	lenOff := sr.off
+	n, err := sr.readUvarint(what + " length")
+	if err != nil {
+		return nil, 0, err
+	}
+	if n > bound {
+		return nil, 0, sr.fail(lenOff, ErrCorrupt, fmt.Sprintf("%s of %d bytes exceeds the bound of %d", what, n, bound))
+	}
+	bodyOff = sr.off
+	if cap(sr.body) < int(n) {
+		sr.body = make([]byte, n)
+	}
+	body = sr.body[:n]
+	if err := sr.readFull(body, what); err != nil {
+		return nil, 0, err
+	}
+	crcOff := sr.off
+	sum := sr.scratch[:4]
+	if err := sr.readFull(sum, what+" checksum"); err != nil {
+		return nil, 0, err
+	}
+	if binary.LittleEndian.Uint32(sum) != crc32.Checksum(body, castagnoli) && !sr.skipChecksums {
+		return nil, 0, sr.fail(crcOff, ErrChecksum, fmt.Sprintf("%s %d starting at byte %d", what, sr.count, blockOff))
+	}
+	return body, bodyOff, nil
+}
+
 func (sr *SnapshotReader) readEnd() error {
 	countOff := sr.off
 	count, err := sr.readUvarint("peer count")
@@ -511,7 +560,7 @@ func (sr *SnapshotReader) readEnd() error {
 		return sr.fail(crcOff, ErrChecksum, "whole snapshot")
 	}
 	if count != sr.count {
-		return sr.fail(countOff, ErrCorrupt, fmt.Sprintf("trailer counts %d peers, the snapshot holds %d", count, sr.count))
+		return sr.fail(countOff, ErrCorrupt, fmt.Sprintf("trailer counts %d blocks, the snapshot holds %d", count, sr.count))
 	}
 	if _, err := sr.r.ReadByte(); err != io.EOF {
 		if err != nil {

@@ -79,11 +79,20 @@ func makeEntries(tb testing.TB, n, addrsPer int, now time.Time) []PeerEntry {
 
 func encodeSnapshot(tb testing.TB, taken time.Time, entries []PeerEntry) []byte {
 	tb.Helper()
+	return encodeSnapshotWithData(tb, taken, entries, nil)
+}
+
+// encodeSnapshotWithData writes the peer entries, then the data entries.
+func encodeSnapshotWithData(tb testing.TB, taken time.Time, entries []PeerEntry, data []DataEntry) []byte {
+	tb.Helper()
 	var buf bytes.Buffer
 	sw, err := NewSnapshotWriter(&buf, taken)
 	require.NoError(tb, err)
 	for i := range entries {
 		require.NoError(tb, sw.WritePeer(&entries[i]))
+	}
+	for i := range data {
+		require.NoError(tb, sw.WriteData(&data[i]))
 	}
 	require.NoError(tb, sw.Close())
 	return buf.Bytes()
@@ -92,7 +101,8 @@ func encodeSnapshot(tb testing.TB, taken time.Time, entries []PeerEntry) []byte 
 // decodeSnapshot reads a whole snapshot, returning the entries read before
 // any error.
 func decodeSnapshot(data []byte) (time.Time, []PeerEntry, error) {
-	return fuzzDecode(data, false)
+	taken, entries, _, err := fuzzDecode(data, false)
+	return taken, entries, err
 }
 
 // requireSameEntries compares entries field by field: multiaddrs by bytes,

@@ -60,6 +60,9 @@ type Store struct {
 	// instead of scanning every peer on every Put.
 	nextExpiry int64
 
+	// persist holds the keys whose values snapshots save (Persist).
+	persist persistence
+
 	// tracer exports metrics (WithMetricsTracer); untrack stops it reading
 	// the store.
 	tracer  *newstore.MetricsTracer
@@ -89,6 +92,7 @@ type entry struct {
 func New(opts ...Option) *Store {
 	s := &Store{
 		sweeper:    background.NewSweeper(DefaultSweepInterval),
+		persist:    persistence{budget: DefaultPersistBudget},
 		maxPeers:   DefaultMaxPeers,
 		maxEntries: DefaultMaxEntriesPerPeer,
 		peers:      make(map[peer.ID]*peerState),
@@ -149,6 +153,9 @@ func holdsInterface(t reflect.Type) bool {
 // doc).
 func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) error {
 	if err := checkKey(key); err != nil {
+		return err
+	}
+	if err := s.checkPersistable(key, val); err != nil {
 		return err
 	}
 	if ttlAfterDisconnect < 0 {
