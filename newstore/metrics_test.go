@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,9 +19,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -102,48 +100,62 @@ func (failingSink) Save(context.Context, func(io.Writer) error) error {
 }
 func (failingSink) Load(context.Context, func(io.Reader) error) error { return newstore.ErrNoSnapshot }
 
-// scrape reads /metrics over HTTP as Prometheus would.
-func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+// sample is one line of the Prometheus text format.
+type sample struct {
+	name   string
+	labels map[string]string
+	value  float64
+}
+
+var (
+	sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$`)
+	labelPair  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
+)
+
+// scrape reads /metrics over HTTP as Prometheus would, in its text format.
+func scrape(t *testing.T, url string) []sample {
 	t.Helper()
 	resp, err := http.Get(url)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
+	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return fams
+	var out []sample
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		m := sampleLine.FindStringSubmatch(line)
+		require.NotNil(t, m, "not a sample line: %q", line)
+		v, err := strconv.ParseFloat(m[3], 64)
+		require.NoError(t, err, "line %q", line)
+		s := sample{name: m[1], labels: make(map[string]string), value: v}
+		for _, l := range labelPair.FindAllStringSubmatch(m[2], -1) {
+			s.labels[l[1]] = l[2]
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
-// value returns the value of the series of fam with the given labels
+// value returns the value of the series named name with the given labels
 // (name, value pairs), failing when there is none.
-func value(t *testing.T, fams map[string]*dto.MetricFamily, fam string, labels ...string) float64 {
+func value(t *testing.T, samples []sample, name string, labels ...string) float64 {
 	t.Helper()
-	f := fams[fam]
-	require.NotNil(t, f, "metric %s not exported", fam)
 next:
-	for _, m := range f.Metric {
+	for _, s := range samples {
+		if s.name != name {
+			continue
+		}
 		for i := 0; i < len(labels); i += 2 {
-			ok := false
-			for _, l := range m.Label {
-				if l.GetName() == labels[i] && l.GetValue() == labels[i+1] {
-					ok = true
-				}
-			}
-			if !ok {
+			if s.labels[labels[i]] != labels[i+1] {
 				continue next
 			}
 		}
-		switch {
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount())
-		}
+		return s.value
 	}
-	t.Fatalf("no series %s%v", fam, labels)
+	t.Fatalf("no series %s%v", name, labels)
 	return 0
 }
 
@@ -217,7 +229,7 @@ func TestMetricsServedOverHTTP(t *testing.T) {
 	assert.Zero(t, value(t, fams, "newstore_bytes", "store", "protocols"), "an empty store holds nothing")
 	assert.Equal(t, 1.0, value(t, fams, "newstore_snapshot_saves_total", "result", "ok"))
 	assert.Equal(t, 1.0, value(t, fams, "newstore_snapshot_saves_total", "result", "error"))
-	assert.Equal(t, 2.0, value(t, fams, "newstore_snapshot_save_duration_seconds"), "both saves timed")
+	assert.Equal(t, 2.0, value(t, fams, "newstore_snapshot_save_duration_seconds_count"), "both saves timed")
 	assert.Equal(t, float64(info.Size()), value(t, fams, "newstore_snapshot_size_bytes"))
 	assert.Equal(t, 1.0, value(t, fams, "newstore_snapshot_restores_total", "result", "ok"))
 	assert.Equal(t, 1.0, value(t, fams, "newstore_snapshot_restores_total", "result", "none"))
