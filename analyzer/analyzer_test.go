@@ -234,17 +234,18 @@ func fixedModule(t *testing.T, results []*analysistest.Result) string {
 	return dir
 }
 
-// writeRepoModule makes dir a module with this repository's requirements
-// and github.com/pstoremigrate/pstoremigrate replaced by the repository, so
-// that code in it builds offline against the real compat packages.
+// writeRepoModule makes dir a module with the fixtures' requirements
+// (testdata/go.mod) and github.com/pstoremigrate/pstoremigrate replaced by
+// the repository, so that code in it builds offline against the real compat
+// packages.
 func writeRepoModule(t *testing.T, dir, repo string) {
 	t.Helper()
-	gomod, err := os.ReadFile(filepath.Join(repo, "go.mod"))
+	gomod, err := os.ReadFile(filepath.Join("testdata", "go.mod"))
 	require.NoError(t, err)
-	gomod = regexp.MustCompile(`(?m)^module .*$`).ReplaceAll(gomod, []byte("module fixtures"))
-	gomod = append(gomod, fmt.Sprintf("\nrequire github.com/pstoremigrate/pstoremigrate v0.0.0\n\nreplace github.com/pstoremigrate/pstoremigrate => %s\n", repo)...)
+	gomod = regexp.MustCompile(`(?m)^replace github.com/pstoremigrate/pstoremigrate => .*$`).
+		ReplaceAll(gomod, []byte("replace github.com/pstoremigrate/pstoremigrate => "+repo))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), gomod, 0o644))
-	gosum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
+	gosum, err := os.ReadFile(filepath.Join("testdata", "go.sum"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), gosum, 0o644))
 }

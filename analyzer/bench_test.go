@@ -65,7 +65,7 @@ func loadRoots(b *testing.B, patterns []string) []*packages.Package {
 		Mode: packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedImports |
 			packages.NeedTypes | packages.NeedTypesSizes | packages.NeedSyntax | packages.NeedTypesInfo |
 			packages.NeedModule,
-		Dir: "..",
+		Dir: "../interop", // a module whose build list has kad-dht and pubsub
 		Env: append(os.Environ(), "GOPROXY=off", "GOWORK=off"),
 	}
 	pkgs, err := packages.Load(cfg, patterns...)

@@ -2,40 +2,18 @@ package newstore_test
 
 import (
 	"bytes"
-	"context"
 	"testing"
 	"time"
 
 	mockclock "github.com/benbjohnson/clock"
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pstoremigrate/pstoremigrate/internal/testhost"
 	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
-
-func loopbackHost(t *testing.T) host.Host {
-	t.Helper()
-	h, err := libp2p.New(
-		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
-		libp2p.NoTransports, libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.DisableRelay(),
-	)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = h.Close() })
-	return h
-}
-
-func connect(t *testing.T, from, to host.Host) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	require.NoError(t, from.Connect(ctx, peer.AddrInfo{ID: to.ID(), Addrs: to.Addrs()}))
-}
 
 func waitConnected(t *testing.T, ab *newstore.AddrBook, p peer.ID, want bool) {
 	t.Helper()
@@ -49,7 +27,7 @@ func waitConnected(t *testing.T, ab *newstore.AddrBook, p peer.ID, want bool) {
 func TestAddrsAfterDisconnectFollowRealConnections(t *testing.T) {
 	clk := mockclock.NewMock()
 	ab := newBook(t, newstore.WithClock(clk))
-	local, remote := loopbackHost(t), loopbackHost(t)
+	local, remote := testhost.New(t, testhost.Config{}), testhost.New(t, testhost.Config{})
 	att, err := ab.Attach(local.EventBus(), local.Network())
 	require.NoError(t, err)
 	defer att.Close()
@@ -58,7 +36,7 @@ func TestAddrsAfterDisconnectFollowRealConnections(t *testing.T) {
 	addr := remote.Addrs()[0]
 	has := func() bool { return containsMultiaddr(ab.Addrs(p), addr) }
 
-	connect(t, local, remote)
+	testhost.Connect(t, local, remote)
 	waitConnected(t, ab, p, true)
 	ab.AddAddrsAfterDisconnect(p, []ma.Multiaddr{addr}, 10*time.Minute)
 	clk.Add(time.Hour)
@@ -77,12 +55,12 @@ func TestAddrsAfterDisconnectFollowRealConnections(t *testing.T) {
 
 	// Again, with a reconnect at minute 9.
 	ab.AddAddrsAfterDisconnect(p, []ma.Multiaddr{addr}, 10*time.Minute)
-	connect(t, local, remote)
+	testhost.Connect(t, local, remote)
 	waitConnected(t, ab, p, true)
 	require.NoError(t, local.Network().ClosePeer(p))
 	waitConnected(t, ab, p, false)
 	clk.Add(9 * time.Minute)
-	connect(t, local, remote)
+	testhost.Connect(t, local, remote)
 	waitConnected(t, ab, p, true)
 	clk.Add(time.Hour)
 	ab.GC()
@@ -99,8 +77,8 @@ func TestAddrsAfterDisconnectFollowRealConnections(t *testing.T) {
 // Attach learns the peers already connected when it is called.
 func TestAttachSeesPeersConnectedBefore(t *testing.T) {
 	ab := newBook(t)
-	local, remote := loopbackHost(t), loopbackHost(t)
-	connect(t, local, remote)
+	local, remote := testhost.New(t, testhost.Config{}), testhost.New(t, testhost.Config{})
+	testhost.Connect(t, local, remote)
 	att, err := ab.Attach(local.EventBus(), local.Network())
 	require.NoError(t, err)
 	require.True(t, ab.IsConnected(remote.ID()))
@@ -120,7 +98,7 @@ func containsMultiaddr(list []ma.Multiaddr, a ma.Multiaddr) bool {
 // Behaviour without hosts, driven by the exported methods and a mock clock.
 func TestAddrsAfterDisconnectRules(t *testing.T) {
 	clk := mockclock.NewMock()
-	local, remote := loopbackHost(t), loopbackHost(t)
+	local, remote := testhost.New(t, testhost.Config{}), testhost.New(t, testhost.Config{})
 	p := remote.ID()
 	as := addrs(t, 4, 100)
 
@@ -152,7 +130,7 @@ func TestAddrsAfterDisconnectRules(t *testing.T) {
 		att, err := ab.Attach(local.EventBus(), local.Network())
 		require.NoError(t, err)
 		defer att.Close()
-		connect(t, local, remote)
+		testhost.Connect(t, local, remote)
 		waitConnected(t, ab, p, true)
 		ab.AddAddrsAfterDisconnect(p, as[:3], 10*time.Minute)
 		ab.AddAddrs(p, as[3:4], time.Hour) // room made among unconnected ones only
@@ -172,11 +150,11 @@ func TestAddrsAfterDisconnectRules(t *testing.T) {
 func TestAddrsAfterDisconnectSurviveSnapshots(t *testing.T) {
 	clk := mockclock.NewMock()
 	ab := newBook(t, newstore.WithClock(clk))
-	local, online, offline := loopbackHost(t), loopbackHost(t), loopbackHost(t)
+	local, online, offline := testhost.New(t, testhost.Config{}), testhost.New(t, testhost.Config{}), testhost.New(t, testhost.Config{})
 	att, err := ab.Attach(local.EventBus(), local.Network())
 	require.NoError(t, err)
 	defer att.Close()
-	connect(t, local, online)
+	testhost.Connect(t, local, online)
 	waitConnected(t, ab, online.ID(), true)
 	ab.AddAddrsAfterDisconnect(online.ID(), online.Addrs(), 10*time.Minute)
 	ab.AddAddrsAfterDisconnect(offline.ID(), offline.Addrs(), 10*time.Minute)

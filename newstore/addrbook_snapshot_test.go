@@ -2,6 +2,7 @@ package newstore_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestAddrBookSnapshotRoundTrip(t *testing.T) {
 	_, permanent := newPeer(t)
 	_, connected := newPeer(t)
 	_, expiring := newPeer(t)
-	rsaPriv, _, err := crypto.GenerateRSAKeyPair(2048, nil)
+	rsaPriv, _, err := crypto.GenerateRSAKeyPair(2048, rand.Reader)
 	require.NoError(t, err)
 	rsaID, err := peer.IDFromPrivateKey(rsaPriv)
 	require.NoError(t, err)

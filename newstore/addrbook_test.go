@@ -2,8 +2,11 @@ package newstore_test
 
 import (
 	"context"
+	"crypto/rand"
 	"testing"
 	"time"
+
+	"github.com/pstoremigrate/pstoremigrate/internal/suiteversion"
 
 	mockclock "github.com/benbjohnson/clock"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -19,6 +22,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	suiteversion.LeaveOutStaleCases("TestUpstreamAddrBookSuite")
 	goleak.VerifyTestMain(m)
 }
 
@@ -162,7 +166,7 @@ func TestPubKeys(t *testing.T) {
 	require.Equal(t, peer.IDSlice{p}, ab.PeersWithKeys())
 
 	// A key the ID does not inline (RSA) is stored.
-	rsaPriv, _, err := crypto.GenerateRSAKeyPair(2048, nil)
+	rsaPriv, _, err := crypto.GenerateRSAKeyPair(2048, rand.Reader)
 	require.NoError(t, err)
 	rsaID, err := peer.IDFromPrivateKey(rsaPriv)
 	require.NoError(t, err)
@@ -212,4 +216,25 @@ func TestBadOptions(t *testing.T) {
 	require.Error(t, err)
 	_, err = newstore.New(newstore.WithGCInterval(0))
 	require.Error(t, err)
+}
+
+// A newer signed record takes away the addresses its peer no longer
+// advertises, unless they are connected: go-libp2p's behaviour since v0.49
+// (libp2p/go-libp2p#3487), kept on every supported version. On v0.48,
+// whose suite still expects the old merge, this is the test of it (see
+// internal/suiteversion).
+func TestNewerRecordDropsUnadvertisedAddrs(t *testing.T) {
+	ab := newBook(t)
+	priv, id := newPeer(t)
+	old, kept, connected := addrs(t, 2, 100), addrs(t, 2, 200), addrs(t, 1, 300)
+	ok, err := ab.ConsumePeerRecord(sealRecord(t, priv, id, 1, append(append([]ma.Multiaddr{}, old...), kept...)), time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	ab.AddAddrs(id, connected, peerstore.ConnectedAddrTTL)
+
+	ok, err = ab.ConsumePeerRecord(sealRecord(t, priv, id, 2, kept), time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.ElementsMatch(t, append(append([]ma.Multiaddr{}, kept...), connected...), ab.Addrs(id),
+		"the old record's other addresses are gone, the connected one stays")
 }

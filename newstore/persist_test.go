@@ -17,9 +17,8 @@ import (
 
 	"github.com/benbjohnson/clock"
 	ds "github.com/ipfs/go-datastore"
+	dsexamples "github.com/ipfs/go-datastore/examples"
 	dsq "github.com/ipfs/go-datastore/query"
-	leveldb "github.com/ipfs/go-ds-leveldb"
-	pebbleds "github.com/ipfs/go-ds-pebble"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -107,16 +106,21 @@ var sinkKinds = []sinkKind{
 	{"file", func(t testing.TB, dir string) (Sink, func()) {
 		return NewFileSink(filepath.Join(dir, "peers.snapshot")), func() {}
 	}},
-	{"pebble", func(t testing.TB, dir string) (Sink, func()) {
-		d, err := pebbleds.NewDatastore(filepath.Join(dir, "pebble"))
-		require.NoError(t, err)
+	{"datastore", func(t testing.TB, dir string) (Sink, func()) {
+		d := openDiskDatastore(t, filepath.Join(dir, "datastore"))
 		return NewDatastoreSink(d, ds.NewKey("/peerstore/snapshot"), WithChunkSize(smallChunks)), func() { require.NoError(t, d.Close()) }
 	}},
-	{"leveldb", func(t testing.TB, dir string) (Sink, func()) {
-		d, err := leveldb.NewDatastore(filepath.Join(dir, "leveldb"), nil)
-		require.NoError(t, err)
-		return NewDatastoreSink(d, ds.NewKey("/peerstore/snapshot"), WithChunkSize(smallChunks)), func() { require.NoError(t, d.Close()) }
-	}},
+}
+
+// openDiskDatastore opens go-datastore's own file-per-key datastore: on
+// disk, and with no module beyond go-datastore. The interop module runs
+// the persister on go-ds-leveldb and go-ds-pebble.
+func openDiskDatastore(t testing.TB, dir string) ds.Batching {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	d, err := dsexamples.NewDatastore(dir)
+	require.NoError(t, err)
+	return d.(ds.Batching)
 }
 
 func loadEntries(t testing.TB, sink Sink) (time.Time, []PeerEntry, error) {
@@ -344,14 +348,7 @@ func TestDatastoreSinkFailingStoreKeepsPrevious(t *testing.T) {
 		t.Run(k.name, func(t *testing.T) {
 			defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 			dir := t.TempDir()
-			var d ds.Batching
-			var err error
-			if k.name == "pebble" {
-				d, err = pebbleds.NewDatastore(filepath.Join(dir, "db"))
-			} else {
-				d, err = leveldb.NewDatastore(filepath.Join(dir, "db"), nil)
-			}
-			require.NoError(t, err)
+			d := openDiskDatastore(t, filepath.Join(dir, "db"))
 			defer func() { require.NoError(t, d.Close()) }()
 			prefix := ds.NewKey("/snap")
 			taken := time.Unix(100, 0)
@@ -485,9 +482,9 @@ func TestSinkSurvivesCrashMidSave(t *testing.T) {
 
 			sink, closeSink = k.open(t, dir)
 			defer closeSink()
-			if k.name == "leveldb" {
-				// goleveldb hands every Put to the OS at once, so the
-				// killed save's chunks are there, uncommitted.
+			if k.name == "datastore" {
+				// The datastore writes every Put to its file at once, so
+				// the killed save's chunks are there, uncommitted.
 				partial := 0
 				for _, key := range datastoreKeys(t, sink.(*datastoreSink).d) {
 					if strings.HasPrefix(key, "/peerstore/snapshot/2/") {

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/pstoremigrate/pstoremigrate/internal/datacmd"
+	"github.com/pstoremigrate/pstoremigrate/cmd/pstoremigrate/internal/datacmd"
 )
 
 var dataCmd = &command{

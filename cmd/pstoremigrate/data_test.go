@@ -13,7 +13,7 @@ import (
 	leveldb "github.com/ipfs/go-ds-leveldb"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pstoremigrate/pstoremigrate/internal/datacmd"
+	"github.com/pstoremigrate/pstoremigrate/cmd/pstoremigrate/internal/datacmd"
 	"github.com/pstoremigrate/pstoremigrate/internal/legacytest"
 )
 

@@ -26,6 +26,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The modules the tests run the tool on (testdata/legacyapp among them)
+	// are not part of the repository's go.work: each builds on its go.mod.
+	os.Setenv("GOWORK", "off")
 	dir, err := os.MkdirTemp("", "pstoremigrate-test-")
 	if err != nil {
 		panic(err)

@@ -41,19 +41,22 @@ func goBlocks(doc string) []goBlock {
 	return blocks
 }
 
-// guideModule writes a module with this repository's requirements (so the
-// guide is checked against the versions this module pins) and the given
-// files.
+// guideModule writes a module with the interop module's requirements (the
+// guide's code uses go-ds-leveldb and kbucket beside go-libp2p) and the
+// given files, with this repository as github.com/pstoremigrate/pstoremigrate.
 func guideModule(t testing.TB, files map[string]string) string {
 	t.Helper()
 	root := repoRoot(t)
-	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	interop := filepath.Join(root, "interop")
+	gomod, err := os.ReadFile(filepath.Join(interop, "go.mod"))
 	require.NoError(t, err)
 	modLine := regexp.MustCompile(`(?m)^module .*$`)
 	require.Regexp(t, modLine, string(gomod))
 	mod := modLine.ReplaceAllString(string(gomod), "module example.com/migrationguide")
-	mod += fmt.Sprintf("\nrequire %s %s\n\nreplace %s => %s\n", thisModule, zeroPseudoVersion, thisModule, root)
-	gosum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	replaceLine := regexp.MustCompile(`(?m)^replace ` + regexp.QuoteMeta(thisModule) + ` => .*$`)
+	require.Regexp(t, replaceLine, mod, "interop/go.mod replaces this module with the repository")
+	mod = replaceLine.ReplaceAllLiteralString(mod, fmt.Sprintf("replace %s => %s", thisModule, root))
+	gosum, err := os.ReadFile(filepath.Join(interop, "go.sum"))
 	require.NoError(t, err)
 	files["go.mod"] = mod
 	files["go.sum"] = string(gosum)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
-	kbucket "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/stretchr/testify/assert"
@@ -37,7 +36,7 @@ func TestMixedMigrationViewToLegacy(t *testing.T) {
 func TestMixedMigrationLegacyToView(t *testing.T) {
 	local := newHost(t, hostConfig{})
 	ps := New(local)
-	remote := newHost(t, hostConfig{agent: "remote/1"})
+	remote := newHost(t, hostConfig{Agent: "remote/1"})
 	connect(t, local, remote)
 	rp := remote.ID()
 	av, err := ps.Get(rp, "AgentVersion")
@@ -63,7 +62,7 @@ func TestMixedMigrationLegacyToView(t *testing.T) {
 // store: it answers from the legacy store.
 func TestLateViewOnLegacyStore(t *testing.T) {
 	local := newHost(t, hostConfig{})
-	remote := newHost(t, hostConfig{agent: "remote/2"})
+	remote := newHost(t, hostConfig{Agent: "remote/2"})
 	remote.SetStreamHandler(echo, handleEcho)
 	connect(t, local, remote)
 
@@ -82,8 +81,8 @@ func TestLateViewOnLegacyStore(t *testing.T) {
 // A view created after the peers were identified, on a host whose store
 // keeps nothing extra: it identifies the existing connections again.
 func TestLateViewOnMinimalStoreReidentifies(t *testing.T) {
-	local := newHost(t, hostConfig{minimal: true})
-	remote := newHost(t, hostConfig{agent: "remote/3"})
+	local := newHost(t, hostConfig{Minimal: true})
+	remote := newHost(t, hostConfig{Agent: "remote/3"})
 	remote.SetStreamHandler(echo, handleEcho)
 	connect(t, local, remote)
 	got, _ := local.Peerstore().SupportsProtocols(remote.ID(), echo)
@@ -97,37 +96,11 @@ func TestLateViewOnMinimalStoreReidentifies(t *testing.T) {
 	}, "the late view learns the connected peer by identifying it again")
 }
 
-// A kad-dht routing table takes peerstore.Metrics: given a view on a host
-// whose store keeps no latency, it still filters on latency.
-func TestKBucketRoutingTableUsesView(t *testing.T) {
-	local := newHost(t, hostConfig{minimal: true})
-	fast, slow := newHost(t, hostConfig{}), newHost(t, hostConfig{})
-	ps := New(local)
-	connect(t, local, fast)
-	connect(t, local, slow)
-
-	rt, err := kbucket.NewRoutingTable(20, kbucket.ConvertPeerID(local.ID()), 100*time.Millisecond, ps, time.Hour, nil)
-	require.NoError(t, err)
-	defer rt.Close()
-
-	ps.RecordLatency(fast.ID(), 5*time.Millisecond)
-	ps.RecordLatency(slow.ID(), time.Second)
-	assert.Zero(t, local.Peerstore().LatencyEWMA(slow.ID()), "the host's store kept nothing")
-
-	added, err := rt.TryAddPeer(fast.ID(), true, false)
-	require.NoError(t, err)
-	assert.True(t, added)
-	_, err = rt.TryAddPeer(slow.ID(), true, false)
-	require.ErrorIs(t, err, kbucket.ErrPeerRejectedHighLatency, "latency read through the view")
-	assert.Equal(t, fast.ID(), rt.Find(fast.ID()))
-	assert.Equal(t, []peer.ID{fast.ID()}, rt.ListPeers())
-}
-
 // Where go-libp2p exposes a connection's RTT (QUIC), a view reports it
 // without anyone recording a latency.
 func TestLatencyFromQUICConnection(t *testing.T) {
-	local := newHost(t, hostConfig{minimal: true, quic: true})
-	remote := newHost(t, hostConfig{quic: true})
+	local := newHost(t, hostConfig{Minimal: true, QUIC: true})
+	remote := newHost(t, hostConfig{QUIC: true})
 	ps := New(local)
 	connect(t, local, remote)
 	assert.Positive(t, ps.LatencyEWMA(remote.ID()))

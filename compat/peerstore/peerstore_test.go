@@ -24,9 +24,9 @@ func handleEcho(s network.Stream) { _ = s.Close() }
 // attached right after the host is built answers from events alone.
 func TestViewLearnsFromEventsAlone(t *testing.T) {
 	mock := clock.NewMock()
-	local := newHost(t, hostConfig{minimal: true})
+	local := newHost(t, hostConfig{Minimal: true})
 	ps := New(local, WithClock(mock), WithGracePeriod(time.Minute))
-	remote := newHost(t, hostConfig{agent: "remote-agent/1.2.3", protoVersion: "test/0.1"})
+	remote := newHost(t, hostConfig{Agent: "remote-agent/1.2.3", ProtocolVersion: "test/0.1"})
 	remote.SetStreamHandler(echo, handleEcho)
 
 	connect(t, local, remote)
@@ -120,7 +120,7 @@ func TestLateIdentifyEventAfterDisconnect(t *testing.T) {
 }
 
 func TestViewsOfOneHostShareState(t *testing.T) {
-	h := newHost(t, hostConfig{minimal: true})
+	h := newHost(t, hostConfig{Minimal: true})
 	a, b := New(h), New(h)
 	other := peer.ID("some-peer")
 
@@ -147,7 +147,7 @@ func TestViewsOfOneHostShareState(t *testing.T) {
 }
 
 func TestProtocolWritesThroughView(t *testing.T) {
-	h := newHost(t, hostConfig{minimal: true})
+	h := newHost(t, hostConfig{Minimal: true})
 	ps := New(h)
 	p := peer.ID("some-peer")
 	require.NoError(t, ps.AddProtocols(p, "/a", "/b"))
@@ -172,7 +172,7 @@ func TestProtocolWritesThroughView(t *testing.T) {
 }
 
 func TestPrivateKeys(t *testing.T) {
-	h := newHost(t, hostConfig{minimal: true})
+	h := newHost(t, hostConfig{Minimal: true})
 	ps := New(h)
 	own := ps.PrivKey(h.ID())
 	require.NotNil(t, own, "the host's own key")
@@ -203,7 +203,7 @@ func TestCertifiedAddrBookFollowsHostStore(t *testing.T) {
 // A set written through a view stands until identify says otherwise, as
 // identify's SetProtocols overwrites a legacy store's set.
 func TestIdentifyReplacesSetWrittenThroughView(t *testing.T) {
-	local := newHost(t, hostConfig{minimal: true})
+	local := newHost(t, hostConfig{Minimal: true})
 	ps := New(local)
 	remote := newHost(t, hostConfig{})
 	connect(t, local, remote)
@@ -222,7 +222,7 @@ func TestIdentifyReplacesSetWrittenThroughView(t *testing.T) {
 }
 
 func TestPeersAndRemovePeer(t *testing.T) {
-	local := newHost(t, hostConfig{minimal: true})
+	local := newHost(t, hostConfig{Minimal: true})
 	ps := New(local)
 	remote := newHost(t, hostConfig{})
 	connect(t, local, remote)

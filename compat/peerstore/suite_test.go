@@ -47,19 +47,19 @@ func viewWithoutSelf(t *testing.T, h host.Host) withoutSelf {
 // keys then come from the view's state alone.
 func TestUpstreamPeerstoreSuiteOnMinimalHost(t *testing.T) {
 	pt.TestPeerstore(t, func() (peerstore.Peerstore, func()) {
-		h := newHost(t, hostConfig{minimal: true})
+		h := newHost(t, hostConfig{Minimal: true})
 		return viewWithoutSelf(t, h), func() { _ = h.Close() }
 	})
 }
 
 func TestUpstreamKeyBookSuiteOnMinimalHost(t *testing.T) {
 	pt.TestKeyBook(t, func() (peerstore.KeyBook, func()) {
-		h := newHost(t, hostConfig{minimal: true})
+		h := newHost(t, hostConfig{Minimal: true})
 		return viewWithoutSelf(t, h), func() { _ = h.Close() }
 	})
 }
 
 func TestUpstreamProtoStoreLimitsOnMinimalHost(t *testing.T) {
-	h := newHost(t, hostConfig{minimal: true})
+	h := newHost(t, hostConfig{Minimal: true})
 	pt.TestPeerstoreProtoStoreLimits(t, New(h), MaxProtocols)
 }

@@ -18,7 +18,7 @@ func TestMaxAddrsPerPeerEvictsNearestExpiry(t *testing.T) {
 	opts := DefaultOpts()
 	opts.MaxAddrsPerPeer = 3
 	opts.Clock = mockclock.NewMock()
-	ps, _, done := open(t, legacytest.Backends[1], opts)
+	ps, _, done := open(t, legacytest.Memory, opts)
 	defer done()
 
 	const p = peer.ID("peer-cap")
@@ -38,7 +38,7 @@ func TestClockOptionDrivesExpiry(t *testing.T) {
 	clk := mockclock.NewMock()
 	opts := DefaultOpts()
 	opts.Clock = clk
-	ps, _, done := open(t, legacytest.Backends[1], opts)
+	ps, _, done := open(t, legacytest.Memory, opts)
 	defer done()
 	p := peer.ID("peer-clock")
 	a := ma.StringCast("/ip4/1.2.3.4/tcp/1")

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pstoremigrate/pstoremigrate/compat/internal/benchdata"
+	"github.com/pstoremigrate/pstoremigrate/internal/benchdata"
 	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
 

@@ -3,6 +3,8 @@ package pstoremem
 import (
 	"testing"
 
+	"github.com/pstoremigrate/pstoremigrate/internal/suiteversion"
+
 	mockclock "github.com/benbjohnson/clock"
 	pstore "github.com/libp2p/go-libp2p/core/peerstore"
 	pt "github.com/libp2p/go-libp2p/p2p/host/peerstore/test"
@@ -11,6 +13,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	suiteversion.LeaveOutStaleCases("Test(Standalone)?AddrBookSuite")
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("github.com/libp2p/go-libp2p/gologshim/writer.(*MirrorWriter).logRoutine"),
 		goleak.IgnoreTopFunction("go.opencensus.io/stats/view.(*worker).start"),

@@ -1,21 +1,22 @@
 // Package legacytest fills datastores the way go-libp2p's deprecated
 // pstoreds did, with upstream's own pstoreds, for the tests and benchmarks
-// of compat/pstoreds, its legacy reader and internal/datacmd. It lives
-// here, not under compat/internal, so that internal/datacmd may import it.
-// It is not for production use.
+// of compat/pstoreds, its legacy reader, the data commands and the interop
+// module. It lives at the root's internal/, not under compat/internal, so
+// that the other modules of this repository may import it. It imports no
+// datastore backend: the library does not require any. It is not for
+// production use.
 package legacytest
 
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	mockclock "github.com/benbjohnson/clock"
 	ds "github.com/ipfs/go-datastore"
-	leveldb "github.com/ipfs/go-ds-leveldb"
-	pebbleds "github.com/ipfs/go-ds-pebble"
+	dssync "github.com/ipfs/go-datastore/sync"
 	ic "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -27,24 +28,27 @@ import (
 	"go.uber.org/goleak"
 )
 
-// Backend opens an on-disk datastore in dir.
+// Backend opens a datastore "in dir": opening the same dir again after a
+// Close gives back what was written, as a disk does.
 type Backend struct {
 	Name string
 	Open func(t testing.TB, dir string) ds.Batching
 }
 
-// Backends are the on-disk datastores legacy nodes used.
-var Backends = []Backend{
-	{Name: "leveldb", Open: func(t testing.TB, dir string) ds.Batching {
-		d, err := leveldb.NewDatastore(filepath.Join(dir, "leveldb"), nil)
-		require.NoError(t, err)
-		return d
-	}},
-	{Name: "pebble", Open: func(t testing.TB, dir string) ds.Batching {
-		d, err := pebbleds.NewDatastore(filepath.Join(dir, "pebble"))
-		require.NoError(t, err)
-		return d
-	}},
+// Memory keeps each dir's datastore in memory for the life of the test
+// binary. The library's tests use it; the interop module runs the on-disk
+// backends (go-ds-leveldb, go-ds-pebble), whose modules the library does not
+// require.
+var Memory = Backend{Name: "memory", Open: openMemory}
+
+// Backends are the datastores the library's tests fill and reopen.
+var Backends = []Backend{Memory}
+
+var memoryDirs sync.Map // dir -> ds.Batching
+
+func openMemory(_ testing.TB, dir string) ds.Batching {
+	d, _ := memoryDirs.LoadOrStore(dir, dssync.MutexWrap(ds.NewMapDatastore()))
+	return d.(ds.Batching)
 }
 
 // Protocols is the set of protocols each filled peer advertises.

@@ -24,6 +24,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pstoremigrate/pstoremigrate/internal/testhost"
 	"github.com/pstoremigrate/pstoremigrate/newstore"
 	"github.com/pstoremigrate/pstoremigrate/newstore/peerdata"
 )
@@ -125,16 +126,13 @@ func ScoreSurvivesRestart(t *testing.T, openSink func(t *testing.T) (newstore.Si
 	clk := mockclock.NewMock()
 	priv, _, err := crypto.GenerateEd25519Key(nil)
 	require.NoError(t, err)
-	remote, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
-		libp2p.NoTransports, libp2p.Transport(tcp.NewTCPTransport), libp2p.DisableRelay())
-	require.NoError(t, err)
-	defer remote.Close()
+	remote := testhost.New(t, testhost.Config{})
 
 	sink, closeSink := openSink(t)
 	node := StartNode(t, priv, sink, clk)
+	testhost.Connect(t, remote, node.Host)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	require.NoError(t, remote.Connect(ctx, peer.AddrInfo{ID: node.Host.ID(), Addrs: node.Host.Addrs()}))
 	for range 3 {
 		s, err := remote.NewStream(ctx, node.Host.ID(), ScoreProtocol)
 		require.NoError(t, err)

@@ -16,9 +16,12 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type identity struct {
 	id  peer.ID

@@ -102,7 +102,7 @@ func TestBadEntriesAreReportedAndSkipped(t *testing.T) {
 
 func TestCallbackErrorStopsReading(t *testing.T) {
 	ctx := context.Background()
-	d := legacytest.Backends[0].Open(t, t.TempDir())
+	d := legacytest.Memory.Open(t, t.TempDir())
 	defer d.Close()
 	legacytest.Fill(t, d, 3)
 	stop := context.Canceled

@@ -1,4 +1,4 @@
-package pstoreds
+package pstoreds_test
 
 import (
 	"context"
@@ -13,7 +13,8 @@ import (
 	upstream "github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoreds"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pstoremigrate/pstoremigrate/compat/internal/benchdata"
+	"github.com/pstoremigrate/pstoremigrate/compat/pstoreds"
+	"github.com/pstoremigrate/pstoremigrate/internal/benchdata"
 )
 
 // BenchmarkPebble compares this package with upstream pstoreds on
@@ -26,7 +27,7 @@ import (
 //
 // It takes minutes for upstream; run it alone:
 //
-//	go test -run '^$' -bench Pebble -benchtime 1x ./compat/pstoreds/
+//	go test -run '^$' -bench Pebble -benchtime 1x ./pstoreds/   (in interop/)
 func BenchmarkPebble(b *testing.B) {
 	const n = 100_000
 	peers, err := benchdata.Generate(n)
@@ -43,7 +44,9 @@ func BenchmarkPebble(b *testing.B) {
 		name string
 		open func(d ds.Batching) (pstore.Peerstore, error)
 	}{
-		{"compat", func(d ds.Batching) (pstore.Peerstore, error) { return NewPeerstore(ctx, d, DefaultOpts()) }},
+		{"compat", func(d ds.Batching) (pstore.Peerstore, error) {
+			return pstoreds.NewPeerstore(ctx, d, pstoreds.DefaultOpts())
+		}},
 		{"upstream", func(d ds.Batching) (pstore.Peerstore, error) {
 			return upstream.NewPeerstore(ctx, d, upstream.DefaultOpts())
 		}},
