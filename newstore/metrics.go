@@ -53,8 +53,13 @@ type MetricsTracer struct {
 
 	peers, addrs, records, values, bytes *prometheus.Desc
 
-	dropped       *prometheus.CounterVec
-	evictions     *prometheus.CounterVec
+	dropped   *prometheus.CounterVec
+	evictions *prometheus.CounterVec
+	// droppedBy and evictedBy hold the counters of the known stores and
+	// reasons, resolved once: read-only after construction, they spare
+	// the hot paths the label lookup of a vector.
+	droppedBy     map[string]map[string]prometheus.Counter
+	evictedBy     map[string]prometheus.Counter
 	saves         *prometheus.CounterVec
 	saveDuration  prometheus.Histogram
 	snapshotBytes prometheus.Gauge
@@ -127,6 +132,17 @@ func NewMetricsTracer(opts ...MetricsTracerOption) (*MetricsTracer, error) {
 			Namespace: metricNamespace, Name: "snapshot_restores_total",
 			Help: "Snapshot loads at start, by result (ok, none: nothing saved yet, error).",
 		}, []string{"result"}),
+	}
+	t.droppedBy = make(map[string]map[string]prometheus.Counter, len(knownDropReasons))
+	for store, reasons := range knownDropReasons {
+		t.droppedBy[store] = make(map[string]prometheus.Counter, len(reasons))
+		for _, r := range reasons {
+			t.droppedBy[store][r] = t.dropped.WithLabelValues(store, r)
+		}
+	}
+	t.evictedBy = make(map[string]prometheus.Counter)
+	for _, store := range []string{StoreAddrBook, StoreProtocols, StorePeerData} {
+		t.evictedBy[store] = t.evictions.WithLabelValues(store)
 	}
 	if err := s.reg.Register(t); err != nil {
 		return nil, fmt.Errorf("newstore: registering metrics: %w", err)
@@ -214,12 +230,29 @@ func (t *MetricsTracer) Dropped(store, reason string, n int) {
 	if t == nil || n <= 0 {
 		return
 	}
+	if c, ok := t.droppedBy[store][reason]; ok {
+		c.Add(float64(n))
+		return
+	}
 	t.dropped.WithLabelValues(store, reason).Add(float64(n))
+}
+
+// knownDropReasons are the reasons the stores of this module drop for; their
+// series exist from the start, at zero, so that rate() sees the first drop.
+var knownDropReasons = map[string][]string{
+	StoreAddrBook:  {"max_unconnected_addrs", "max_addrs_per_peer", "max_signed_records"},
+	StoreProtocols: {"max_protocols_per_conn"},
+	StorePeerData: {"max_peers", "max_entries_per_peer", "encode_failed", "decode_failed", "private_key",
+		"value_too_large", "persist_budget", "invalid_entry", "restore_refused", "unknown_key"},
 }
 
 // Evicted counts n entries a store gave up to make room.
 func (t *MetricsTracer) Evicted(store string, n int) {
 	if t == nil || n <= 0 {
+		return
+	}
+	if c, ok := t.evictedBy[store]; ok {
+		c.Add(float64(n))
 		return
 	}
 	t.evictions.WithLabelValues(store).Add(float64(n))
