@@ -157,7 +157,10 @@ type checker struct {
 	legacySigs map[string]*types.Signature
 	writes     *writes             // built on first use
 	swaps      []analysis.TextEdit // upstream store imports -> compat
-	findings   []finding
+	// swapBlocked is set when an upstream store import cannot be swapped:
+	// compat lacks a name the package uses.
+	swapBlocked bool
+	findings    []finding
 }
 
 func newChecker(pass *analysis.Pass, deps map[string]*types.Package) *checker {

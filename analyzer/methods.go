@@ -117,6 +117,8 @@ func (c *checker) checkMethods() {
 		switch {
 		case selection.Kind() == types.MethodExpr:
 			manual = "a method expression has no receiver to rewrite: call it on peerstore.New(h) of compat/peerstore, or move to the native replacement"
+		case fromStore && c.swapBlocked:
+			manual = "the store comes from upstream pstoremem/pstoreds, and the import swap that would keep this call working is held back: compat lacks names this package uses (see the import finding)"
 		case fromStore:
 			if len(c.swaps) == 0 {
 				manual = "it is called on an upstream pstoremem/pstoreds store created in another package, where swapping the import for compat/pstoremem or compat/pstoreds keeps it working"

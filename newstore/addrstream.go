@@ -1,9 +1,7 @@
 package newstore
 
 import (
-	"bytes"
 	"context"
-	"sort"
 	"sync"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -63,7 +61,7 @@ func (s *addrSubs) remove(p peer.ID, sub *addrSub) {
 	}
 }
 
-// subscribe returns a channel that yields initial (sorted, as upstream does)
+// subscribe returns a channel that yields initial (sorted as upstream does)
 // and then every new address, each once, until ctx is done.
 func (s *addrSubs) subscribe(ctx context.Context, p peer.ID, initial []ma.Multiaddr) <-chan ma.Multiaddr {
 	sub := &addrSub{ctx: ctx, in: make(chan ma.Multiaddr)}
@@ -71,7 +69,7 @@ func (s *addrSubs) subscribe(ctx context.Context, p peer.ID, initial []ma.Multia
 	s.subs[p] = append(s.subs[p], sub)
 	s.mu.Unlock()
 
-	sort.Slice(initial, func(i, j int) bool { return bytes.Compare(initial[i].Bytes(), initial[j].Bytes()) < 0 })
+	sortForDial(initial)
 	out := make(chan ma.Multiaddr)
 	go func(queue []ma.Multiaddr) {
 		defer close(out)

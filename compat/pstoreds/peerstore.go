@@ -2,16 +2,12 @@ package pstoreds
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"sync"
 
 	ds "github.com/ipfs/go-datastore"
 	pstore "github.com/libp2p/go-libp2p/core/peerstore"
 	logging "github.com/libp2p/go-libp2p/gologshim"
 
 	"github.com/pstoremigrate/pstoremigrate/compat/internal/legacybooks"
-	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
 
 var log = logging.Logger("pstoremigrate/pstoreds")
@@ -29,10 +25,7 @@ var (
 // Peerstore is a core/peerstore.Peerstore persisted into a datastore.
 type Peerstore struct {
 	*legacybooks.Store
-	persister *newstore.Persister
-	report    MigrationReport
-	closeOnce sync.Once
-	closeErr  error
+	ref *viewRef
 }
 
 var (
@@ -47,66 +40,27 @@ var (
 //
 // A snapshot that exists but cannot be read is an error, not an empty
 // store: starting empty would overwrite it at the next save.
+//
+// Books and peerstores opened on one datastore share one state (see the
+// package doc); opening one on a datastore that is already open with other
+// Options is an error.
 func NewPeerstore(ctx context.Context, store ds.Batching, opts Options) (*Peerstore, error) {
-	if store == nil {
-		return nil, errors.New("pstoreds: nil datastore")
-	}
-	ab, err := newstore.New(opts.addrBookOptions()...)
+	s, err := acquire(ctx, store, opts, "NewPeerstore", true, true)
 	if err != nil {
-		return nil, fmt.Errorf("pstoreds: creating the address book: %w", err)
+		return nil, err
 	}
-	ps := &Peerstore{Store: legacybooks.NewStore(ab, opts.MaxProtocols)}
-	ps.persister = newstore.NewPersister(ab, newstore.NewDatastoreSink(store, SnapshotPrefix),
-		newstore.WithInterval(opts.persistInterval()))
-
-	if err := ps.persister.Load(ctx); err != nil && !errors.Is(err, newstore.ErrNoSnapshot) {
-		ab.Close()
-		return nil, fmt.Errorf("pstoreds: restoring the peerstore from %s: %w", SnapshotPrefix, err)
-	}
-	report, err := migrate(ctx, store, ps.Store)
-	if err != nil {
-		ab.Close()
-		return nil, fmt.Errorf("pstoreds: migrating the legacy peerstore: %w", err)
-	}
-	ps.report = report
-	if report.Imported {
-		// Save before marking the import done, so that a crash in
-		// between imports again rather than loses the peers.
-		if err := ps.persister.Save(ctx); err != nil {
-			ab.Close()
-			return nil, fmt.Errorf("pstoreds: saving the imported peerstore: %w", err)
-		}
-		if err := store.Put(ctx, LegacyImportedKey, []byte(report.String())); err != nil {
-			ab.Close()
-			return nil, fmt.Errorf("pstoreds: marking the legacy import done: %w", err)
-		}
-		if err := store.Sync(ctx, LegacyImportedKey); err != nil {
-			ab.Close()
-			return nil, fmt.Errorf("pstoreds: syncing the legacy import marker: %w", err)
-		}
-	}
-	if report.Imported || report.PrivKeysDeleted > 0 || report.Skipped > 0 {
-		log.Info("migrated legacy peerstore", "report", report.String())
-	}
-	if report.Skipped > 0 {
-		log.Warn("legacy peerstore entries skipped: they did not decode", "count", report.Skipped)
-	}
-	ps.persister.Start()
-	return ps, nil
+	return &Peerstore{Store: s.store, ref: &viewRef{state: s}}, nil
 }
 
-// MigrationReport says what the open imported from a legacy layout and
-// deleted from it.
-func (ps *Peerstore) MigrationReport() MigrationReport { return ps.report }
+// MigrationReport says what opening the datastore imported from a legacy
+// layout and deleted from it (at the open that found it, when several
+// views share the datastore).
+func (ps *Peerstore) MigrationReport() MigrationReport { return ps.ref.state.report }
 
 // Save writes a snapshot now, besides the periodic ones.
-func (ps *Peerstore) Save(ctx context.Context) error { return ps.persister.Save(ctx) }
+func (ps *Peerstore) Save(ctx context.Context) error { return ps.ref.state.persister.Save(ctx) }
 
-// Close stops the periodic saves, saves a last time, and stops the address
-// book. It does not close the datastore.
-func (ps *Peerstore) Close() error {
-	ps.closeOnce.Do(func() {
-		ps.closeErr = errors.Join(ps.persister.Close(), ps.Store.Close())
-	})
-	return ps.closeErr
-}
+// Close releases the datastore. When no other book or peerstore on it is
+// open, it stops the periodic saves, saves a last time, and stops the
+// address book. It does not close the datastore.
+func (ps *Peerstore) Close() error { return ps.ref.close() }

@@ -2,7 +2,9 @@
 // p2p/host/peerstore/pstoremem: swap the import path and nothing else
 // changes. The same constructors and options (WithClock, WithMaxProtocols,
 // WithMaxAddresses, WithMaxAddressesPerPeer, WithMaxSignedPeerRecords) build
-// a core/peerstore.Peerstore that passes upstream's own test suites.
+// a core/peerstore.Peerstore that passes upstream's own test suites; the
+// standalone books (NewAddrBook, NewKeyBook, NewPeerMetadata, NewProtoBook)
+// and AddrSubManager are here too.
 //
 // Underneath, addresses, public keys and certified records live in the new
 // minimal store (newstore.AddrBook); protocols, metadata, latency and

@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/pstoremigrate/pstoremigrate/internal/testhost"
+
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/stretchr/testify/require"
@@ -25,35 +24,10 @@ func newHost(t *testing.T, agent string) (host.Host, *Peerstore) {
 	t.Helper()
 	ps, err := NewPeerstore()
 	require.NoError(t, err)
-	h, err := libp2p.New(
-		libp2p.Peerstore(ps),
-		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
-		libp2p.DisableRelay(),
-		libp2p.UserAgent(agent),
-	)
-	require.NoError(t, err)
-	t.Cleanup(func() { h.Close() }) // closes ps too
-	return h, ps
+	return testhost.New(t, testhost.Config{Peerstore: ps, Agent: agent}), ps // the host closes ps
 }
 
-// connectAndIdentify connects a to b and waits until a has identified b.
-func connectAndIdentify(t *testing.T, ctx context.Context, a, b host.Host) {
-	t.Helper()
-	sub, err := a.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
-	require.NoError(t, err)
-	defer sub.Close()
-	require.NoError(t, a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}))
-	for {
-		select {
-		case e := <-sub.Out():
-			if e.(event.EvtPeerIdentificationCompleted).Peer == b.ID() {
-				return
-			}
-		case <-ctx.Done():
-			t.Fatalf("identify of %s: %v", b.ID(), ctx.Err())
-		}
-	}
-}
+var connectAndIdentify = testhost.ConnectAndIdentify
 
 func TestHostIdentifyPingAndStreams(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), guard)

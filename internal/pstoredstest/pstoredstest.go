@@ -44,6 +44,12 @@ func Run(t *testing.T, backends []legacytest.Backend) {
 		{"PrivateKeysAreNeverWritten", privateKeysAreNeverWritten},
 		{"OpenMigratesWhatUpstreamPstoredsWrote", openMigratesUpstream},
 		{"HostRestartKeepsPeers", hostRestartKeepsPeers},
+		{"UpstreamAddrBookSuiteOnSeparateBook", upstreamAddrBookSuiteOnSeparateBook},
+		{"UpstreamKeyBookSuiteOnSeparateBook", upstreamKeyBookSuiteOnSeparateBook},
+		{"UpstreamPeerstoreSuiteOnAssembledBooks", upstreamPeerstoreSuiteOnAssembledBooks},
+		{"UpstreamProtoStoreLimitsOnAssembledBooks", upstreamProtoStoreLimitsOnAssembledBooks},
+		{"AssembledBooksKeepAddrsAndKeys", assembledBooksKeepAddrsAndKeys},
+		{"SeparateBooksMigrateUpstream", separateBooksMigrateUpstream},
 	}
 	for _, tc := range tests {
 		for _, b := range backends {

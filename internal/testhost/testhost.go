@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
@@ -57,6 +58,8 @@ func (m *MinimalStore) GetPeerRecord(p peer.ID) *record.Envelope { return m.cab.
 
 // Config says how New builds a host.
 type Config struct {
+	// Peerstore is the host's peerstore (go-libp2p's default if nil).
+	Peerstore peerstore.Peerstore
 	// Minimal gives the host a MinimalStore as its peerstore.
 	Minimal bool
 	// QUIC listens on QUIC instead of TCP.
@@ -78,6 +81,9 @@ func New(t testing.TB, cfg Config) host.Host {
 	} else {
 		opts = append(opts, libp2p.Transport(tcp.NewTCPTransport),
 			libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	}
+	if cfg.Peerstore != nil {
+		opts = append(opts, libp2p.Peerstore(cfg.Peerstore))
 	}
 	if cfg.Minimal {
 		opts = append(opts, libp2p.Peerstore(NewMinimalStore(t)))
@@ -106,4 +112,23 @@ func Connect(t testing.TB, a, b host.Host) {
 func WaitFor(t testing.TB, cond func() bool, msg string) {
 	t.Helper()
 	require.Eventually(t, cond, 30*time.Second, 5*time.Millisecond, msg)
+}
+
+// ConnectAndIdentify connects a to b and waits until a has identified b.
+func ConnectAndIdentify(t testing.TB, ctx context.Context, a, b host.Host) {
+	t.Helper()
+	sub, err := a.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	require.NoError(t, err)
+	defer sub.Close()
+	require.NoError(t, a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}))
+	for {
+		select {
+		case e := <-sub.Out():
+			if e.(event.EvtPeerIdentificationCompleted).Peer == b.ID() {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatalf("identify of %s: %v", b.ID(), ctx.Err())
+		}
+	}
 }

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pstoremigrate/pstoremigrate/internal/testhost"
+
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -31,35 +31,10 @@ func newHost(t *testing.T, agent string) (host.Host, *pstoremem.Peerstore) {
 	t.Helper()
 	ps, err := pstoremem.NewPeerstore()
 	require.NoError(t, err)
-	h, err := libp2p.New(
-		libp2p.Peerstore(ps),
-		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
-		libp2p.DisableRelay(),
-		libp2p.UserAgent(agent),
-	)
-	require.NoError(t, err)
-	t.Cleanup(func() { h.Close() }) // closes ps too
-	return h, ps
+	return testhost.New(t, testhost.Config{Peerstore: ps, Agent: agent}), ps // the host closes ps
 }
 
-// connectAndIdentify connects a to b and waits until a has identified b.
-func connectAndIdentify(t *testing.T, ctx context.Context, a, b host.Host) {
-	t.Helper()
-	sub, err := a.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
-	require.NoError(t, err)
-	defer sub.Close()
-	require.NoError(t, a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}))
-	for {
-		select {
-		case e := <-sub.Out():
-			if e.(event.EvtPeerIdentificationCompleted).Peer == b.ID() {
-				return
-			}
-		case <-ctx.Done():
-			t.Fatalf("identify of %s: %v", b.ID(), ctx.Err())
-		}
-	}
-}
+var connectAndIdentify = testhost.ConnectAndIdentify
 
 func TestNetworkRunsDHTAndGossipsub(t *testing.T) {
 	const n = 10

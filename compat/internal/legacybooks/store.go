@@ -67,6 +67,13 @@ func (s *Store) RemovePeer(p peer.ID) {
 	s.Metrics.RemovePeer(p)
 }
 
+// RemoveKeys forgets p's public and private keys and nothing else, as a
+// key book's RemovePeer does.
+func (s *Store) RemoveKeys(p peer.ID) {
+	s.AddrBook.RemovePeer(p)
+	s.privs.RemovePeer(p)
+}
+
 // Close stops the address book's background work.
 func (s *Store) Close() error { return s.AddrBook.Close() }
 

@@ -27,3 +27,29 @@ func memory(p peer.ID) (peerstore.Peerstore, error) {
 func persistent(ctx context.Context) (peerstore.Peerstore, error) {
 	return ds.NewPeerstore(ctx, dssync.MutexWrap(datastore.NewMapDatastore()), ds.DefaultOpts())
 }
+
+// books builds its peerstore from upstream pstoreds' separate books, as
+// go-algorand does, and streams addresses with pstoremem's AddrSubManager.
+func books(ctx context.Context, d datastore.Batching, p peer.ID) (peerstore.AddrBook, peerstore.KeyBook, error) {
+	opts := ds.DefaultOpts()
+	ab, err := ds.NewAddrBook(ctx, d, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	kb, err := ds.NewKeyBook(ctx, d, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	md, err := ds.NewPeerMetadata(ctx, d, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	var protoOpts []ds.ProtoBookOption
+	protoOpts = append(protoOpts, ds.WithMaxProtocols(opts.MaxProtocols))
+	if _, err := ds.NewProtoBook(md, protoOpts...); err != nil {
+		return nil, nil, err
+	}
+	var subs *pstoremem.AddrSubManager = pstoremem.NewAddrSubManager()
+	_ = subs.AddrStream(ctx, p, ab.Addrs(p))
+	return ab, kb, nil
+}
