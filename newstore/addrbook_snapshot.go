@@ -196,6 +196,9 @@ func (ab *AddrBook) Restore(r io.Reader) error {
 // and verified with the rest before the book changed.
 func (ab *AddrBook) restore(r io.Reader) ([]DataEntry, error) {
 	sr, err := NewSnapshotReader(r)
+	if err == nil {
+		err = sr.Expect(KindAddrBook)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("newstore: restore: %w", err)
 	}

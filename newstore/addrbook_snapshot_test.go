@@ -224,3 +224,20 @@ func recordBook(t *testing.T, clk *mockclock.Mock, n, perPeer, base int) *newsto
 	}
 	return ab
 }
+
+func TestRestoreRefusesAnotherKindOfSnapshot(t *testing.T) {
+	_, p := newPeer(t)
+	var buf bytes.Buffer
+	sw, err := newstore.NewSnapshotWriterOfKind(&buf, newstore.KindRememberedPeers, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, sw.WritePeer(&newstore.PeerEntry{ID: p, Addrs: []newstore.AddrEntry{
+		{Addr: addrs(t, 1, 7)[0], TTL: time.Hour, Expires: time.Now().Add(time.Hour)},
+	}}))
+	require.NoError(t, sw.Close())
+
+	dst := newBook(t)
+	err = dst.Restore(bytes.NewReader(buf.Bytes()))
+	require.ErrorIs(t, err, newstore.ErrWrongKind)
+	require.ErrorContains(t, err, "remembered peers, not address book")
+	require.Empty(t, dst.PeersWithAddrs(), "nothing restored from the wrong kind")
+}

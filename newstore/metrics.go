@@ -240,9 +240,10 @@ func (t *MetricsTracer) Dropped(store, reason string, n int) {
 // knownDropReasons are the reasons the stores of this module drop for; their
 // series exist from the start, at zero, so that rate() sees the first drop.
 var knownDropReasons = map[string][]string{
-	StoreAddrBook:  {"max_unconnected_addrs", "max_addrs_per_peer", "max_signed_records"},
-	StoreProtocols: {"max_protocols_per_conn"},
-	StorePeerData: {"max_peers", "max_entries_per_peer", "encode_failed", "decode_failed", "private_key",
+	StoreAddrBook: {"max_unconnected_addrs", "max_addrs_per_peer", "max_signed_records"},
+	StoreProtocols: {"max_protocols_per_conn", "max_bytes_per_peer", "max_retained_bytes_per_peer",
+		"max_retained_bytes", "retained_peer_evicted"},
+	StorePeerData: {"max_peers", "max_entries_per_peer", "max_bytes_per_peer", "max_retained_bytes", "encode_failed", "decode_failed", "private_key",
 		"value_too_large", "persist_budget", "invalid_entry", "restore_refused", "unknown_key"},
 }
 

@@ -34,6 +34,13 @@ type Sink interface {
 // start of a node, not a failure.
 var ErrNoSnapshot = errors.New("no snapshot saved yet")
 
+// ErrUncommittedSnapshot comes with ErrNoSnapshot from a datastore sink
+// that holds snapshot chunks but no commit record naming them (it was
+// deleted or lost): there may be a snapshot, but none can be trusted. The
+// chunks stay until a save commits a new snapshot, so an operator can
+// still recover them.
+var ErrUncommittedSnapshot = errors.New("snapshot chunks without a commit record")
+
 // ErrPersisterClosed is returned by Save after Close.
 var ErrPersisterClosed = errors.New("persister closed")
 

@@ -145,11 +145,14 @@ func (s *datastoreSink) Save(ctx context.Context, write func(io.Writer) error) e
 	}
 	// Clear what crashed saves left, and find a generation number never
 	// used before, so no stale chunk can mix into the new generation.
+	// Without a commit record nothing is cleared before the new one is
+	// written: the chunks may be the only copy of a snapshot whose record
+	// was lost (see ErrUncommittedSnapshot).
 	keep := uint64(0)
 	if hasCur {
 		keep = cur.generation
 	}
-	highest, err := s.removeGenerations(ctx, keep, hasCur)
+	highest, err := s.removeGenerations(ctx, keep, hasCur, !hasCur)
 	if err != nil {
 		return err
 	}
@@ -184,7 +187,7 @@ func (s *datastoreSink) Save(ctx context.Context, write func(io.Writer) error) e
 	}
 	// The snapshot is saved; old generations are only garbage, and the
 	// next save clears them if this fails.
-	if _, err := s.removeGenerations(context.WithoutCancel(ctx), gen, true); err != nil {
+	if _, err := s.removeGenerations(context.WithoutCancel(ctx), gen, true, false); err != nil {
 		persistLog.Warn("cannot remove old snapshot generations", "prefix", s.prefix, "err", err)
 	}
 	return nil
@@ -193,14 +196,39 @@ func (s *datastoreSink) Save(ctx context.Context, write func(io.Writer) error) e
 // abandon deletes the chunks of a failed save, best effort: the next save
 // would clear them anyway.
 func (s *datastoreSink) abandon(gen, keep uint64, hasKeep bool) {
-	if _, err := s.removeGenerations(context.Background(), keep, hasKeep); err != nil {
+	var err error
+	if hasKeep {
+		_, err = s.removeGenerations(context.Background(), keep, true, false)
+	} else {
+		err = s.removeGeneration(context.Background(), gen) // uncommitted chunks stay
+	}
+	if err != nil {
 		persistLog.Warn("cannot remove the chunks of a failed snapshot", "prefix", s.prefix, "generation", gen, "err", err)
 	}
 }
 
+// removeGeneration deletes the chunks of generation g.
+func (s *datastoreSink) removeGeneration(ctx context.Context, g uint64) error {
+	res, err := s.d.Query(ctx, dsq.Query{Prefix: s.generationKey(g).String(), KeysOnly: true})
+	if err != nil {
+		return err
+	}
+	rs, err := res.Rest()
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if err := s.d.Delete(ctx, ds.RawKey(r.Key)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // removeGenerations deletes every generation under the prefix except keep
-// (if hasKeep), and returns the highest generation number it saw.
-func (s *datastoreSink) removeGenerations(ctx context.Context, keep uint64, hasKeep bool) (uint64, error) {
+// (if hasKeep), none if dryRun, and returns the highest generation number
+// it saw.
+func (s *datastoreSink) removeGenerations(ctx context.Context, keep uint64, hasKeep, dryRun bool) (uint64, error) {
 	res, err := s.d.Query(ctx, dsq.Query{Prefix: s.prefix.String(), KeysOnly: true})
 	if err != nil {
 		return 0, fmt.Errorf("listing snapshot generations under %s: %w", s.prefix, err)
@@ -237,7 +265,7 @@ func (s *datastoreSink) removeGenerations(ctx context.Context, keep uint64, hasK
 	if err := res.Close(); err != nil {
 		return 0, fmt.Errorf("listing snapshot generations under %s: %w", s.prefix, err)
 	}
-	if len(doomed) == 0 {
+	if len(doomed) == 0 || dryRun {
 		return highest, nil
 	}
 	b, err := s.d.Batch(ctx)
@@ -266,6 +294,14 @@ func (s *datastoreSink) Load(ctx context.Context, read func(io.Reader) error) er
 		return err
 	}
 	if !ok {
+		highest, err := s.removeGenerations(ctx, 0, false, true)
+		if err != nil {
+			return err
+		}
+		if highest > 0 {
+			return fmt.Errorf("%w under %s: %w (generation %d and older); they are kept until a new snapshot is committed",
+				ErrNoSnapshot, s.prefix, ErrUncommittedSnapshot, highest)
+		}
 		return fmt.Errorf("%w under %s", ErrNoSnapshot, s.prefix)
 	}
 	cr := &chunkReader{ctx: ctx, sink: s, c: cur}

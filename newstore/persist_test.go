@@ -676,3 +676,40 @@ func TestPersisterConcurrentSaves(t *testing.T) {
 	require.NoError(t, p.Close())
 	requireLoads(t, sink, time.Unix(999, 0), final)
 }
+
+func TestDatastoreSinkChunksWithoutCommitRecord(t *testing.T) {
+	ctx := context.Background()
+	d := ds.NewMapDatastore()
+	sink := NewDatastoreSink(d, ds.NewKey("/snap"), WithChunkSize(1000))
+	store := &entryStore{}
+	entries := makeEntries(t, 10, 8, time.Unix(1, 0))
+	store.set(time.Unix(1, 0), entries)
+	require.NoError(t, NewPersister(store, sink).Save(ctx))
+	require.NoError(t, d.Delete(ctx, ds.NewKey("/snap/current")))
+	orphans := datastoreKeys(t, d)
+
+	_, _, err := loadEntries(t, sink)
+	require.ErrorIs(t, err, ErrNoSnapshot, "nothing can be trusted without the record")
+	require.ErrorIs(t, err, ErrUncommittedSnapshot, "but it is not a fresh store either")
+	require.ErrorContains(t, err, "generation 1")
+
+	// A save that fails leaves them; only a committed one replaces them.
+	failing := snapshotFunc(func(w io.Writer) error {
+		_, _ = w.Write(make([]byte, 2500)) // two chunks written, then the failure
+		return errors.New("disk full")
+	})
+	require.Error(t, NewPersister(failing, sink).Save(ctx))
+	require.ElementsMatch(t, orphans, datastoreKeys(t, d), "a failed save deleted uncommitted chunks")
+
+	require.NoError(t, NewPersister(store, sink).Save(ctx))
+	requireLoads(t, sink, time.Unix(1, 0), entries)
+	for _, k := range datastoreKeys(t, d) {
+		require.False(t, strings.HasPrefix(k, "/snap/1/"), "the old chunks go once a new snapshot is committed")
+	}
+}
+
+// snapshotFunc is a Snapshotter that runs a function.
+type snapshotFunc func(io.Writer) error
+
+func (f snapshotFunc) Snapshot(w io.Writer) error { return f(w) }
+func (snapshotFunc) Restore(io.Reader) error      { return nil }

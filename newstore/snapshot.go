@@ -14,7 +14,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// Snapshot format, version 2 (version 1 is read too).
+// Snapshot format, version 2 (version 1 address-book snapshots are read too).
 //
 // A snapshot is a stream of peer entries between a header and a trailer, so
 // that neither side ever holds more than one entry. Integers are unsigned
@@ -22,12 +22,15 @@ import (
 // "crc" is CRC-32C (Castagnoli), 4 bytes little-endian.
 //
 //	snapshot = header *peerBlock endBlock EOF
-//	header   = magic version taken headerCRC
+//	header   = magic version kind taken headerCRC
 //	  magic     = "\x89PSNAP\r\n"   8 bytes; the high byte and CR LF catch
 //	                                text-mode mangling, as in PNG
 //	  version   = uvarint           SnapshotVersion
+//	  kind      = 1 byte            SnapshotKind: what the entries are
+//	                                (version 2 and later, never 0; version 1
+//	                                has none: see kindUnmarked)
 //	  taken     = fixed64           see "times" below
-//	  headerCRC = crc               over magic, version and taken
+//	  headerCRC = crc               over magic, version, kind and taken
 //	peerBlock = 'P' bodyLen body bodyCRC
 //	  bodyLen   = uvarint           at most maxPeerBody
 //	  bodyCRC   = crc               over body only
@@ -67,15 +70,46 @@ import (
 // the first entry is read. Any byte after the end block is corruption.
 
 // SnapshotVersion is the version of the snapshot format this package writes.
-// It reads it and every older version.
+// It reads it and version 1 (no kind, no address flags, no data blocks: an
+// address book snapshot, as this package wrote before).
+// Version 2 added the kind, the address flags byte and the data blocks.
 const SnapshotVersion = 2
 
 // snapshotVersionAddrFlags is the first version whose addresses carry a
-// flags byte.
+// flags byte (and whose header carries the kind).
 const snapshotVersionAddrFlags = 2
 
 // addrFlagAfterDisconnect marks an AddrEntry.AfterDisconnect address.
 const addrFlagAfterDisconnect = 1
+
+// SnapshotKind tells what a snapshot's entries are, so that one kind is
+// never taken for another: the same entry format carries an address book
+// and a set of remembered peers, which mean different things.
+type SnapshotKind byte
+
+const (
+	// KindAddrBook is an address book's state (AddrBook.Snapshot).
+	KindAddrBook SnapshotKind = 'A'
+	// KindRememberedPeers is the peers package remember saved.
+	KindRememberedPeers SnapshotKind = 'R'
+
+	// kindUnmarked is the kind of a version-1 snapshot, which has none:
+	// both the address book and package remember wrote that version, so
+	// Expect accepts it for either, as the readers of that version did.
+	kindUnmarked SnapshotKind = 0
+)
+
+func (k SnapshotKind) String() string {
+	switch k {
+	case KindAddrBook:
+		return "address book"
+	case KindRememberedPeers:
+		return "remembered peers"
+	case kindUnmarked:
+		return "address book or remembered peers (version 1, unmarked)"
+	}
+	return fmt.Sprintf("unknown kind 0x%02x", byte(k))
+}
 
 // Bounds on the fields of a snapshot entry. The writer refuses entries that
 // exceed them and the reader treats them as corruption, so a hostile length
@@ -135,6 +169,9 @@ var (
 	// bounds, an invalid peer ID or multiaddr, a wrong peer count, trailing
 	// data.
 	ErrCorrupt = errors.New("snapshot corrupt")
+	// ErrWrongKind means the snapshot is intact but of another kind than
+	// the reader wants (see SnapshotKind).
+	ErrWrongKind = errors.New("snapshot of another kind")
 )
 
 // SnapshotError is the error a SnapshotReader returns for bad input.
@@ -173,13 +210,19 @@ type SnapshotWriter struct {
 	idBuf []byte
 }
 
-// NewSnapshotWriter starts a snapshot taken at the given time on w, writing
-// its header. Nothing is complete until Close.
+// NewSnapshotWriter starts an address book snapshot (KindAddrBook) taken at
+// the given time on w, writing its header. Nothing is complete until Close.
 func NewSnapshotWriter(w io.Writer, taken time.Time) (*SnapshotWriter, error) {
+	return NewSnapshotWriterOfKind(w, KindAddrBook, taken)
+}
+
+// NewSnapshotWriterOfKind starts a snapshot of the given kind.
+func NewSnapshotWriterOfKind(w io.Writer, kind SnapshotKind, taken time.Time) (*SnapshotWriter, error) {
 	sw := &SnapshotWriter{w: bufio.NewWriterSize(w, 64<<10)}
-	hdr := make([]byte, 0, len(snapshotMagic)+binary.MaxVarintLen64+8+4)
+	hdr := make([]byte, 0, len(snapshotMagic)+binary.MaxVarintLen64+1+8+4)
 	hdr = append(hdr, snapshotMagic...)
 	hdr = binary.AppendUvarint(hdr, SnapshotVersion)
+	hdr = append(hdr, byte(kind))
 	hdr = binary.LittleEndian.AppendUint64(hdr, uint64(timeToNanos(taken)))
 	hdr = binary.LittleEndian.AppendUint32(hdr, crc32.Checksum(hdr, castagnoli))
 	if err := sw.write(hdr); err != nil {
@@ -351,6 +394,7 @@ type SnapshotReader struct {
 	taken time.Time
 	// version is the format version of the snapshot being read.
 	version uint64
+	kind    SnapshotKind
 	// data holds the data blocks read so far, dataBytes their values'
 	// total size.
 	data      []DataEntry
@@ -399,6 +443,17 @@ func newSnapshotReader(r io.Reader, skipChecksums bool) (*SnapshotReader, error)
 		return nil, sr.fail(verOff, ErrUnsupportedVersion, fmt.Sprintf("version %d, this reader supports 1 to %d", ver, SnapshotVersion))
 	}
 	sr.version = ver
+	// Version 1 had no kind (kindUnmarked).
+	kind := [1]byte{byte(kindUnmarked)}
+	if ver >= snapshotVersionAddrFlags {
+		kindOff := sr.off
+		if err := sr.readFull(kind[:], "snapshot kind"); err != nil {
+			return nil, err
+		}
+		if SnapshotKind(kind[0]) == kindUnmarked {
+			return nil, sr.fail(kindOff, ErrCorrupt, "snapshot kind 0")
+		}
+	}
 	var taken [8]byte
 	if err := sr.readFull(taken[:], "snapshot time"); err != nil {
 		return nil, err
@@ -413,7 +468,21 @@ func newSnapshotReader(r io.Reader, skipChecksums bool) (*SnapshotReader, error)
 		return nil, sr.fail(crcOff, ErrChecksum, "header")
 	}
 	sr.taken = nanosToTime(int64(binary.LittleEndian.Uint64(taken[:])))
+	sr.kind = SnapshotKind(kind[0])
 	return sr, nil
+}
+
+// Kind is what the snapshot's header says its entries are.
+func (sr *SnapshotReader) Kind() SnapshotKind { return sr.kind }
+
+// Expect fails, with a *SnapshotError wrapping ErrWrongKind, unless the
+// snapshot is of the given kind. A version-1 snapshot, which does not say,
+// passes for any kind.
+func (sr *SnapshotReader) Expect(kind SnapshotKind) error {
+	if sr.kind != kind && sr.kind != kindUnmarked {
+		return sr.fail(int64(len(snapshotMagic)+1), ErrWrongKind, fmt.Sprintf("it holds %s, not %s", sr.kind, kind))
+	}
+	return nil
 }
 
 func hasPrefix(s string, p []byte) bool {

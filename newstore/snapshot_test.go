@@ -289,7 +289,7 @@ func TestSnapshotBitFlipsAreDetected(t *testing.T) {
 	data := encodeSnapshot(t, time.Unix(1, 0), entries)
 	// The first peer block's body starts after the header, the block
 	// kind and the body length.
-	hdrLen := len(snapshotMagic) + 1 + 8 + 4
+	hdrLen := len(snapshotMagic) + 1 + 1 + 8 + 4 // magic, version, kind, taken, checksum
 	n, k := binary.Uvarint(data[hdrLen+1:])
 	bodyStart, bodyLen := hdrLen+1+k, int(n)
 	kinds := []error{ErrBadMagic, ErrUnsupportedVersion, ErrTruncated, ErrChecksum, ErrCorrupt}
@@ -332,6 +332,9 @@ func TestSnapshotWrongMagic(t *testing.T) {
 func rawSnapshot(version uint64, peerCount uint64, bodies ...[]byte) []byte {
 	b := []byte(snapshotMagic)
 	b = binary.AppendUvarint(b, version)
+	if version >= snapshotVersionAddrFlags {
+		b = append(b, byte(KindAddrBook))
+	}
 	b = binary.LittleEndian.AppendUint64(b, uint64(time.Unix(1, 0).UnixNano()))
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	for _, body := range bodies {
@@ -370,11 +373,12 @@ func TestSnapshotHostileStructure(t *testing.T) {
 	id := []byte(testPeerID(t, 3))
 	addr := ma.StringCast("/ip4/1.2.3.4/tcp/5").Bytes()
 	var expiry [8]byte
-	goodAddr := append(append(lp(addr), 0x02), expiry[:]...)
-	empty := []byte{0, 0} // no public key, no record
+	goodAddr := append(append(append(lp(addr), 0x02), expiry[:]...), 0) // ttl 1ns, flags 0
+	empty := []byte{0, 0}                                               // no public key, no record
 
 	hugeBlock := []byte(snapshotMagic)
 	hugeBlock = binary.AppendUvarint(hugeBlock, SnapshotVersion)
+	hugeBlock = append(hugeBlock, byte(KindAddrBook))
 	hugeBlock = binary.LittleEndian.AppendUint64(hugeBlock, 0)
 	hugeBlock = binary.LittleEndian.AppendUint32(hugeBlock, crc32.Checksum(hugeBlock, castagnoli))
 	hugeBlock = append(hugeBlock, blockPeer)
@@ -384,24 +388,24 @@ func TestSnapshotHostileStructure(t *testing.T) {
 		data []byte
 		kind error
 	}{
-		"valid baseline":         {rawSnapshot(1, 1, rawBody(id, 1, goodAddr, empty)), nil},
+		"valid baseline":         {rawSnapshot(SnapshotVersion, 1, rawBody(id, 1, goodAddr, empty)), nil},
 		"block length 2^62":      {hugeBlock, ErrCorrupt},
-		"address count 2^40":     {rawSnapshot(1, 1, rawBody(id, 1<<40, goodAddr, empty)), ErrCorrupt},
-		"address count past end": {rawSnapshot(1, 1, rawBody(id, 3, goodAddr, empty)), ErrCorrupt},
-		"invalid multiaddr":      {rawSnapshot(1, 1, rawBody(id, 1, append(append(lp([]byte{0xff, 0xff, 0x03}), 0x02), expiry[:]...), empty)), ErrCorrupt},
-		"empty multiaddr":        {rawSnapshot(1, 1, rawBody(id, 1, append(append(lp(nil), 0x02), expiry[:]...), empty)), ErrCorrupt},
-		"multiaddr too long":     {rawSnapshot(1, 1, rawBody(id, 1, lp(make([]byte, MaxSnapshotAddrLen+1)), empty)), ErrCorrupt},
-		"invalid peer ID":        {rawSnapshot(1, 1, rawBody([]byte("nope"), 0, empty)), ErrCorrupt},
-		"empty peer ID":          {rawSnapshot(1, 1, rawBody(nil, 0, empty)), ErrCorrupt},
-		"peer ID too long":       {rawSnapshot(1, 1, rawBody(make([]byte, MaxSnapshotPeerIDLen+1), 0, empty)), ErrCorrupt},
-		"public key too long":    {rawSnapshot(1, 1, rawBody(id, 0, lp(make([]byte, MaxSnapshotPubKeyLen+1)), []byte{0})), ErrCorrupt},
-		"record length past end": {rawSnapshot(1, 1, rawBody(id, 0, []byte{0, 50}, []byte("short"))), ErrCorrupt},
-		"extra bytes in block":   {rawSnapshot(1, 1, rawBody(id, 0, empty, []byte{1})), ErrCorrupt},
-		"count too high":         {rawSnapshot(1, 2, rawBody(id, 0, empty)), ErrCorrupt},
-		"count too low":          {rawSnapshot(1, 0, rawBody(id, 0, empty)), ErrCorrupt},
-		"unknown block kind":     {append(rawSnapshot(1, 0)[:len(snapshotMagic)+1+8+4], 'X'), ErrCorrupt},
-		"data after trailer":     {append(rawSnapshot(1, 0), 0), ErrCorrupt},
-		"overlong varint": {append(append(rawSnapshot(1, 0)[:len(snapshotMagic)+1+8+4], blockPeer),
+		"address count 2^40":     {rawSnapshot(SnapshotVersion, 1, rawBody(id, 1<<40, goodAddr, empty)), ErrCorrupt},
+		"address count past end": {rawSnapshot(SnapshotVersion, 1, rawBody(id, 3, goodAddr, empty)), ErrCorrupt},
+		"invalid multiaddr":      {rawSnapshot(SnapshotVersion, 1, rawBody(id, 1, append(append(lp([]byte{0xff, 0xff, 0x03}), 0x02), expiry[:]...), empty)), ErrCorrupt},
+		"empty multiaddr":        {rawSnapshot(SnapshotVersion, 1, rawBody(id, 1, append(append(lp(nil), 0x02), expiry[:]...), empty)), ErrCorrupt},
+		"multiaddr too long":     {rawSnapshot(SnapshotVersion, 1, rawBody(id, 1, lp(make([]byte, MaxSnapshotAddrLen+1)), empty)), ErrCorrupt},
+		"invalid peer ID":        {rawSnapshot(SnapshotVersion, 1, rawBody([]byte("nope"), 0, empty)), ErrCorrupt},
+		"empty peer ID":          {rawSnapshot(SnapshotVersion, 1, rawBody(nil, 0, empty)), ErrCorrupt},
+		"peer ID too long":       {rawSnapshot(SnapshotVersion, 1, rawBody(make([]byte, MaxSnapshotPeerIDLen+1), 0, empty)), ErrCorrupt},
+		"public key too long":    {rawSnapshot(SnapshotVersion, 1, rawBody(id, 0, lp(make([]byte, MaxSnapshotPubKeyLen+1)), []byte{0})), ErrCorrupt},
+		"record length past end": {rawSnapshot(SnapshotVersion, 1, rawBody(id, 0, []byte{0, 50}, []byte("short"))), ErrCorrupt},
+		"extra bytes in block":   {rawSnapshot(SnapshotVersion, 1, rawBody(id, 0, empty, []byte{1})), ErrCorrupt},
+		"count too high":         {rawSnapshot(SnapshotVersion, 2, rawBody(id, 0, empty)), ErrCorrupt},
+		"count too low":          {rawSnapshot(SnapshotVersion, 0, rawBody(id, 0, empty)), ErrCorrupt},
+		"unknown block kind":     {append(rawSnapshot(SnapshotVersion, 0)[:len(snapshotMagic)+1+1+8+4], 'X'), ErrCorrupt},
+		"data after trailer":     {append(rawSnapshot(SnapshotVersion, 0), 0), ErrCorrupt},
+		"overlong varint": {append(append(rawSnapshot(SnapshotVersion, 0)[:len(snapshotMagic)+1+1+8+4], blockPeer),
 			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), ErrCorrupt},
 	}
 	for name, c := range cases {
@@ -595,6 +599,29 @@ func TestSnapshotReadsVersion1(t *testing.T) {
 	assert.False(t, e.Addrs[0].AfterDisconnect)
 	_, err = sr.Next()
 	require.ErrorIs(t, err, io.EOF)
+	// Version 1 says nothing of its kind: the address book and package
+	// remember both wrote it, and both still read it.
+	assert.Equal(t, kindUnmarked, sr.Kind())
+	require.NoError(t, sr.Expect(KindAddrBook))
+	require.NoError(t, sr.Expect(KindRememberedPeers))
+	// An address book restores it (an address still in its TTL).
+	live := binary.AppendUvarint(nil, uint64(len(a)))
+	live = append(live, a...)
+	live = binary.AppendVarint(live, int64(time.Hour))
+	live = binary.LittleEndian.AppendUint64(live, uint64(time.Now().Add(time.Hour).UnixNano()))
+	ab, err := New()
+	require.NoError(t, err)
+	defer ab.Close()
+	require.NoError(t, ab.Restore(bytes.NewReader(rawSnapshot(1, 1, rawBody([]byte(id), 1, live, []byte{0}, []byte{0})))))
+	require.Len(t, ab.Addrs(id), 1)
+	assert.True(t, ab.Addrs(id)[0].Equal(ma.StringCast("/ip4/127.0.0.1/tcp/4001")))
+
+	// A version-2 header must name its kind.
+	v2 := rawSnapshot(2, 0)
+	v2[len(snapshotMagic)+1] = 0
+	v2 = append(v2[:len(snapshotMagic)+1+1+8], binary.LittleEndian.AppendUint32(nil, crc32.Checksum(v2[:len(snapshotMagic)+1+1+8], castagnoli))...)
+	_, err = NewSnapshotReader(bytes.NewReader(v2))
+	requireSnapshotError(t, err, ErrCorrupt)
 
 	// The same body read as version 2 lacks its flags byte.
 	_, err = NewSnapshotReader(bytes.NewReader(rawSnapshot(2, 1, body)))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ic "github.com/libp2p/go-libp2p/core/crypto"
@@ -38,6 +39,12 @@ const (
 	// identifyMsgSize and identifyMaxParts are identify's own limits.
 	identifyMsgSize  = 8 * 1024
 	identifyMaxParts = 10
+	// maxVersionBytes bounds the agent and the protocol version kept per
+	// peer, each. Real ones are tens of bytes ("kubo/0.30.0/", "lotus-1.23.0+mainnet+git.abc");
+	// identify lets a peer send nearly 8 KiB, which legacy stores kept for
+	// every peer. A longer one is not kept (truncating would misreport it)
+	// and is counted.
+	maxVersionBytes = 256
 )
 
 // metaKey keeps Put/Get keys apart from the state's own keys in the peer
@@ -67,6 +74,9 @@ type tracker struct {
 	grace  time.Duration
 	data   *peerdata.Store
 	protos *protocols.Store
+	// droppedVersions counts agent and protocol versions not kept for being
+	// longer than maxVersionBytes.
+	droppedVersions atomic.Uint64
 }
 
 func newTracker(cfg config) *tracker {
@@ -105,11 +115,22 @@ func (t *tracker) identified(c network.Conn, p peer.ID, protos []protocol.ID, ag
 	_ = t.data.Delete(p, protocolsOverrideKey{})
 	// Errors here are the store's caps: an agent version is not worth more
 	// than what the caps allow.
-	_ = t.data.Put(p, metaKey("AgentVersion"), agent, t.grace)
-	_ = t.data.Put(p, metaKey("ProtocolVersion"), protoVersion, t.grace)
+	t.putVersion(p, "AgentVersion", agent)
+	t.putVersion(p, "ProtocolVersion", protoVersion)
 	// Last: a reader takes a known connection as an event fully handled
 	// (see hasUnseenConn), so the data must be in place first.
 	t.protos.Identified(c, protos)
+}
+
+// putVersion keeps an agent or protocol version within maxVersionBytes; a
+// longer one drops what the peer sent before, which it no longer claims.
+func (t *tracker) putVersion(p peer.ID, key metaKey, v string) {
+	if len(v) > maxVersionBytes {
+		t.droppedVersions.Add(1)
+		_ = t.data.Delete(p, key)
+		return
+	}
+	_ = t.data.Put(p, key, v, t.grace)
 }
 
 func (t *tracker) close() {

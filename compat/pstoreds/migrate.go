@@ -37,11 +37,15 @@ type MigrationReport struct {
 	// were refused, and were left out; Errors holds the first of them.
 	Skipped int
 	Errors  []error
+	// Warnings say what the open could not do or prove, for an operator
+	// to act on: saved peers it could not trust, private key bytes it
+	// could not prove gone from the files. Each is logged too.
+	Warnings []string
 }
 
 func (r MigrationReport) String() string {
-	return fmt.Sprintf("imported=%t peers=%d addrs=%d pubkeys=%d records=%d protocols=%d privkeys_deleted=%d skipped=%d",
-		r.Imported, r.Peers, r.Addrs, r.PubKeys, r.Records, r.Protocols, r.PrivKeysDeleted, r.Skipped)
+	return fmt.Sprintf("imported=%t peers=%d addrs=%d pubkeys=%d records=%d protocols=%d privkeys_deleted=%d skipped=%d warnings=%d",
+		r.Imported, r.Peers, r.Addrs, r.PubKeys, r.Records, r.Protocols, r.PrivKeysDeleted, r.Skipped, len(r.Warnings))
 }
 
 func (r *MigrationReport) skip(err error) {
@@ -74,6 +78,8 @@ func migrate(ctx context.Context, d ds.Batching, s *legacybooks.Store) (Migratio
 		if err := d.Sync(ctx, legacy.KeysPrefix); err != nil {
 			return r, fmt.Errorf("syncing the deletion of private keys: %w", err)
 		}
+		// A delete only writes a tombstone: the key stays in the files.
+		compactAfterDelete(ctx, d, &r)
 	}
 	return r, nil
 }

@@ -125,3 +125,32 @@ func allEntries(t *testing.T, d ds.Read) []query.Entry {
 	require.NoError(t, err)
 	return all
 }
+
+func TestSnapshotWithoutCommitRecordIsReportedAndKept(t *testing.T) {
+	ctx := context.Background()
+	ps, d, _ := open(t, legacytest.Memory, DefaultOpts())
+	defer d.Close()
+	p := newTestPeer(t, 1, ic.Ed25519)
+	ps.AddAddrs(p.id, p.addrs, time.Hour)
+	require.NoError(t, ps.Close())
+	require.NoError(t, d.Delete(ctx, SnapshotPrefix.ChildString("current")))
+	chunks := func() (n int) {
+		for _, e := range allEntries(t, d) {
+			if strings.HasPrefix(e.Key, SnapshotPrefix.String()+"/") {
+				n++
+			}
+		}
+		return n
+	}
+	before := chunks()
+	require.NotZero(t, before)
+
+	ps, err := NewPeerstore(ctx, d, DefaultOpts())
+	require.NoError(t, err, "the node still starts")
+	rep := ps.MigrationReport()
+	require.Len(t, rep.Warnings, 1, "opening empty is reported")
+	require.Contains(t, rep.Warnings[0], "commit record")
+	require.Contains(t, rep.String(), "warnings=1")
+	require.Equal(t, before, chunks(), "the chunks stay until a new snapshot is committed")
+	require.NoError(t, ps.Close())
+}

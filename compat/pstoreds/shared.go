@@ -175,14 +175,19 @@ func openState(ctx context.Context, d ds.Batching, opts Options, cfg stateConfig
 	s.persister = newstore.NewPersister(ab, newstore.NewDatastoreSink(d, SnapshotPrefix),
 		newstore.WithInterval(opts.persistInterval()))
 
-	if err := s.persister.Load(ctx); err != nil && !errors.Is(err, newstore.ErrNoSnapshot) {
+	loadErr := s.persister.Load(ctx)
+	if loadErr != nil && !errors.Is(loadErr, newstore.ErrNoSnapshot) {
 		ab.Close()
-		return nil, fmt.Errorf("pstoreds: restoring the peerstore from %s: %w", SnapshotPrefix, err)
+		return nil, fmt.Errorf("pstoreds: restoring the peerstore from %s: %w", SnapshotPrefix, loadErr)
 	}
 	report, err := migrate(ctx, d, s.store)
 	if err != nil {
 		ab.Close()
 		return nil, fmt.Errorf("pstoreds: migrating the legacy peerstore: %w", err)
+	}
+	if errors.Is(loadErr, newstore.ErrUncommittedSnapshot) {
+		// Opening empty without a word would look like a fresh node.
+		report.Warnings = append(report.Warnings, fmt.Sprintf("opened without the saved peers: %v", loadErr))
 	}
 	s.report = report
 	if report.Imported {
@@ -206,6 +211,9 @@ func openState(ctx context.Context, d ds.Batching, opts Options, cfg stateConfig
 	}
 	if report.Skipped > 0 {
 		log.Warn("legacy peerstore entries skipped: they did not decode", "count", report.Skipped)
+	}
+	for _, w := range report.Warnings {
+		log.Warn(w)
 	}
 	s.persister.Start()
 	return s, nil

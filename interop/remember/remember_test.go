@@ -512,7 +512,7 @@ func writeState(t *testing.T, path string, n int, addr ma.Multiaddr) {
 	require.NoError(t, err)
 	defer f.Close()
 	now := time.Now()
-	sw, err := newstore.NewSnapshotWriter(f, now)
+	sw, err := newstore.NewSnapshotWriterOfKind(f, newstore.KindRememberedPeers, now)
 	require.NoError(t, err)
 	for range n {
 		id, err := peer.IDFromPrivateKey(newKey(t))

@@ -47,6 +47,19 @@
 // DefaultSweepInterval (WithSweepInterval), so they neither answer Get nor
 // count against the caps.
 //
+// Bounds are in bytes too. Each value is charged the size of its key and
+// its own (a string or byte slice by its length, anything else by its
+// type's size: memory a pointer leads to is the caller's to bound) plus
+// EntryOverhead. A peer's values may take DefaultMaxBytesPerPeer
+// (WithMaxBytesPerPeer); a Put past it is ErrTooManyBytes and changes
+// nothing. The values of all disconnected peers together may take
+// DefaultMaxRetainedBytes (WithMaxRetainedBytes): past it the peers
+// disconnected longest lose their values first, counted by Dropped, so
+// churning identities cannot grow the store within a TTL. Once the peers
+// are gone the store gives its memory back (a map that emptied out is
+// rebuilt by the sweep). What refuses or drops a value is counted in the
+// metrics too (WithMetricsTracer).
+//
 // # Persistence (opt-in)
 //
 // Values are in memory only unless their key opts in with Persist, giving a
@@ -60,7 +73,8 @@
 // same snapshot (a file or a go-datastore, crash-safe as the book is), and
 // restores them at start with what was left of their ttlAfterDisconnect
 // counted from the restore, as if their peers had just disconnected (the
-// whole TTL for a peer connected when the snapshot was taken). Keys that did
+// whole TTL for a peer connected when the snapshot was taken), through Put,
+// so the bounds above apply to restored values too. Keys that did
 // not opt in are never written. A snapshot holds at most
 // DefaultPersistBudget bytes of encoded values (WithPersistBudget); what a
 // codec cannot encode or decode, a value over the budget, a name no key

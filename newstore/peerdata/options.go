@@ -40,3 +40,25 @@ func WithMaxEntriesPerPeer(n int) Option {
 func WithSweepInterval(d time.Duration) Option {
 	return func(s *Store) { s.sweeper.SetInterval(d) }
 }
+
+// WithMaxBytesPerPeer sets how many bytes one peer's values may take
+// (DefaultMaxBytesPerPeer by default); a Put past it is ErrTooManyBytes.
+// n <= 0 keeps the default.
+func WithMaxBytesPerPeer(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxBytesPerPeer = n
+		}
+	}
+}
+
+// WithMaxRetainedBytes sets how many bytes the values of disconnected peers
+// may take together (DefaultMaxRetainedBytes by default); past it the peers
+// disconnected longest lose their values first. n <= 0 keeps the default.
+func WithMaxRetainedBytes(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxRetainedBytes = n
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -21,6 +22,20 @@ const (
 	// DefaultSweepInterval is how often expired values are freed. It does not
 	// change when values expire: an expired value never answers a Get.
 	DefaultSweepInterval = 10 * time.Second
+	// DefaultMaxBytesPerPeer is how many bytes one peer's values may take,
+	// as the store counts them (see the package doc). What protocols keep
+	// per peer (an agent version, a score, a latency) is tens to hundreds
+	// of bytes; 64 KiB leaves room for a legacy protocol set of a thousand
+	// entries written through Put, and no more.
+	DefaultMaxBytesPerPeer = 64 << 10
+	// DefaultMaxRetainedBytes is how many bytes the values of disconnected
+	// peers may take together. Past it the peers disconnected longest lose
+	// their values first, so churning identities cannot grow the store past
+	// it within a TTL. 64 MiB is a hundred thousand peers at 640 bytes.
+	DefaultMaxRetainedBytes = 64 << 20
+	// EntryOverhead is what each value is charged on top of its key's and
+	// its own size: the entry's slot in its peer's slice.
+	EntryOverhead = 64
 )
 
 var (
@@ -38,6 +53,9 @@ var (
 	// ErrTooManyEntries is returned by a Put that would give a peer more
 	// values than the store's per-peer cap allows.
 	ErrTooManyEntries = errors.New("peerdata: too many values for this peer")
+	// ErrTooManyBytes is returned by a Put that would make a peer's values
+	// take more bytes than the store's per-peer budget allows.
+	ErrTooManyBytes = errors.New("peerdata: values for this peer over the byte budget")
 )
 
 // Store holds values per peer and drops them a chosen time after the peer
@@ -45,9 +63,11 @@ var (
 // build one with New.
 type Store struct {
 	// sweeper holds the store's clock and frees expired values.
-	sweeper    *background.Sweeper
-	maxPeers   int
-	maxEntries int
+	sweeper          *background.Sweeper
+	maxPeers         int
+	maxEntries       int
+	maxBytesPerPeer  int
+	maxRetainedBytes int
 
 	mu    sync.Mutex
 	peers map[peer.ID]*peerState
@@ -59,6 +79,17 @@ type Store struct {
 	// sweeps only once it has passed, so a full store refuses in O(1)
 	// instead of scanning every peer on every Put.
 	nextExpiry int64
+	// peakPeers is the most entries peers held since it was last rebuilt:
+	// Go maps never shrink, so the sweeper rebuilds one that emptied out.
+	peakPeers int
+	// disconnected lists the peers not connected that hold values, in the
+	// order they got there; an entry is stale once its peer reconnects or
+	// is dropped (seq differs). retainedBytes is what their values take.
+	disconnected  []disconnectedRef
+	seq           uint64
+	retainedBytes int
+	// dropped counts the values dropped to keep retainedBytes in budget.
+	dropped atomic.Uint64
 
 	// persist holds the keys whose values snapshots save (Persist).
 	persist persistence
@@ -72,8 +103,18 @@ type Store struct {
 	feeds background.Feeds
 }
 
+type disconnectedRef struct {
+	p   peer.ID
+	ps  *peerState
+	seq uint64
+}
+
 type peerState struct {
 	connected bool
+	// bytes is what the values take, as sizeOf counts them.
+	bytes int
+	// seq is this peer's place in Store.disconnected, 0 while connected.
+	seq uint64
 	// entries is a slice, not a map: peers hold few values and a slice costs
 	// a fraction of a map's memory per peer.
 	entries []entry
@@ -82,6 +123,7 @@ type peerState struct {
 type entry struct {
 	key, val any
 	ttl      time.Duration
+	size     int
 	// expires is the UnixNano instant the value dies, 0 while the peer is
 	// connected.
 	expires int64
@@ -91,11 +133,13 @@ type entry struct {
 // stops it.
 func New(opts ...Option) *Store {
 	s := &Store{
-		sweeper:    background.NewSweeper(DefaultSweepInterval),
-		persist:    persistence{budget: DefaultPersistBudget},
-		maxPeers:   DefaultMaxPeers,
-		maxEntries: DefaultMaxEntriesPerPeer,
-		peers:      make(map[peer.ID]*peerState),
+		sweeper:          background.NewSweeper(DefaultSweepInterval),
+		persist:          persistence{budget: DefaultPersistBudget},
+		maxPeers:         DefaultMaxPeers,
+		maxEntries:       DefaultMaxEntriesPerPeer,
+		maxBytesPerPeer:  DefaultMaxBytesPerPeer,
+		maxRetainedBytes: DefaultMaxRetainedBytes,
+		peers:            make(map[peer.ID]*peerState),
 	}
 	for _, o := range opts {
 		o(s)
@@ -174,6 +218,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	if !connected {
 		expires = now + int64(ttlAfterDisconnect)
 	}
+	size := sizeOf(key) + sizeOf(val) + EntryOverhead
 	if ps != nil {
 		s.pruneLocked(p, ps, now)
 		ps = s.peers[p] // pruning may have dropped a disconnected peer
@@ -181,8 +226,14 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	if ps != nil {
 		for i := range ps.entries {
 			if ps.entries[i].key == key {
-				ps.entries[i] = entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires}
+				if ps.bytes-ps.entries[i].size+size > s.maxBytesPerPeer {
+					s.tracer.Dropped(newstore.StorePeerData, "max_bytes_per_peer", 1)
+					return fmt.Errorf("put for peer %s: %w (budget %d bytes)", p, ErrTooManyBytes, s.maxBytesPerPeer)
+				}
+				s.chargeLocked(ps, size-ps.entries[i].size)
+				ps.entries[i] = entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires, size: size}
 				s.noteExpiryLocked(expires)
+				s.evictLocked(ps)
 				return nil
 			}
 		}
@@ -190,6 +241,10 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 			s.tracer.Dropped(newstore.StorePeerData, "max_entries_per_peer", 1)
 			return fmt.Errorf("put for peer %s: %w (cap %d)", p, ErrTooManyEntries, s.maxEntries)
 		}
+	}
+	if (ps == nil && size > s.maxBytesPerPeer) || (ps != nil && ps.bytes+size > s.maxBytesPerPeer) {
+		s.tracer.Dropped(newstore.StorePeerData, "max_bytes_per_peer", 1)
+		return fmt.Errorf("put for peer %s: %w (budget %d bytes)", p, ErrTooManyBytes, s.maxBytesPerPeer)
 	}
 	if ps == nil || len(ps.entries) == 0 {
 		if s.withData >= s.maxPeers {
@@ -204,12 +259,93 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 		if ps == nil {
 			ps = &peerState{}
 			s.peers[p] = ps
+			s.peakPeers = max(s.peakPeers, len(s.peers))
 		}
 		s.withData++
+		if !ps.connected {
+			s.enqueueLocked(p, ps)
+		}
 	}
-	ps.entries = append(ps.entries, entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires})
+	ps.entries = append(ps.entries, entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires, size: size})
+	s.chargeLocked(ps, size)
 	s.noteExpiryLocked(expires)
+	s.evictLocked(ps)
 	return nil
+}
+
+// chargeLocked adds delta to ps's bytes, and to the retained total while
+// ps is not connected.
+func (s *Store) chargeLocked(ps *peerState, delta int) {
+	ps.bytes += delta
+	if !ps.connected {
+		s.retainedBytes += delta
+	}
+}
+
+// enqueueLocked puts p, not connected and about to hold values, at the end
+// of the disconnected queue.
+func (s *Store) enqueueLocked(p peer.ID, ps *peerState) {
+	s.seq++
+	ps.seq = s.seq
+	s.disconnected = append(s.disconnected, disconnectedRef{p: p, ps: ps, seq: s.seq})
+}
+
+// evictLocked drops the values of the peers disconnected longest until the
+// retained values are within budget again; keep, whose value was just
+// written, goes last.
+func (s *Store) evictLocked(keep *peerState) {
+	for s.retainedBytes > s.maxRetainedBytes && len(s.disconnected) > 0 {
+		r := s.disconnected[0]
+		if r.ps == keep && s.isQueuedLocked(r) {
+			return // only what was just written is left over: let it expire
+		}
+		s.disconnected[0] = disconnectedRef{}
+		s.disconnected = s.disconnected[1:]
+		if s.isQueuedLocked(r) {
+			n := len(r.ps.entries)
+			s.dropped.Add(uint64(n))
+			s.tracer.Dropped(newstore.StorePeerData, "max_retained_bytes", n)
+			s.tracer.Evicted(newstore.StorePeerData, n)
+			s.dropValuesLocked(r.p, r.ps)
+		}
+	}
+	if len(s.disconnected) == 0 {
+		s.disconnected = nil
+	}
+}
+
+func (s *Store) isQueuedLocked(r disconnectedRef) bool {
+	return s.peers[r.p] == r.ps && !r.ps.connected && r.ps.seq == r.seq
+}
+
+// dropValuesLocked drops every value of p.
+func (s *Store) dropValuesLocked(p peer.ID, ps *peerState) {
+	if len(ps.entries) == 0 {
+		return
+	}
+	clear(ps.entries)
+	ps.entries = ps.entries[:0]
+	s.chargeLocked(ps, -ps.bytes)
+	s.afterShrinkLocked(p, ps)
+}
+
+// Dropped returns how many values the store dropped before their time to
+// keep disconnected peers' values within their byte budget.
+func (s *Store) Dropped() uint64 { return s.dropped.Load() }
+
+// sizeOf is what a key or value is charged: the bytes of a string or a byte
+// slice, the size of anything else's type. Memory a value points to is not
+// seen; callers that store large pointed-to values bound them themselves.
+func sizeOf(v any) int {
+	switch v := v.(type) {
+	case nil:
+		return 0
+	case string:
+		return 16 + len(v)
+	case []byte:
+		return 24 + cap(v)
+	}
+	return int(reflect.TypeOf(v).Size())
 }
 
 // noteExpiryLocked keeps nextExpiry at or before a new expiry.
@@ -255,6 +391,7 @@ func (s *Store) Delete(p peer.ID, key any) error {
 	}
 	for i := range ps.entries {
 		if ps.entries[i].key == key {
+			s.chargeLocked(ps, -ps.entries[i].size)
 			ps.entries = deleteAt(ps.entries, i)
 			s.afterShrinkLocked(p, ps)
 			return nil
@@ -271,11 +408,7 @@ func (s *Store) RemovePeer(p peer.ID) {
 	if ps == nil || len(ps.entries) == 0 {
 		return
 	}
-	ps.entries = nil
-	s.withData--
-	if !ps.connected {
-		delete(s.peers, p)
-	}
+	s.dropValuesLocked(p, ps)
 }
 
 // Peers returns the peers that hold at least one live value.
@@ -305,6 +438,7 @@ func (s *Store) Connected(p peer.ID) {
 	ps := s.peers[p]
 	if ps == nil {
 		s.peers[p] = &peerState{connected: true}
+		s.peakPeers = max(s.peakPeers, len(s.peers))
 		return
 	}
 	if ps.connected {
@@ -313,7 +447,8 @@ func (s *Store) Connected(p peer.ID) {
 	// Values that already expired stay dead: a reconnect only saves values
 	// still within their TTL.
 	s.pruneLocked(p, ps, now)
-	ps.connected = true
+	s.retainedBytes -= ps.bytes
+	ps.connected, ps.seq = true, 0
 	for i := range ps.entries {
 		ps.entries[i].expires = 0
 	}
@@ -338,6 +473,7 @@ func (s *Store) Disconnected(p peer.ID) {
 	kept := ps.entries[:0]
 	for _, e := range ps.entries {
 		if e.ttl == 0 {
+			ps.bytes -= e.size
 			continue
 		}
 		e.expires = now + int64(e.ttl)
@@ -347,6 +483,11 @@ func (s *Store) Disconnected(p peer.ID) {
 	clear(ps.entries[len(kept):]) // let dropped values be collected
 	ps.entries = kept
 	s.afterShrinkLocked(p, ps)
+	if len(ps.entries) > 0 {
+		s.retainedBytes += ps.bytes
+		s.enqueueLocked(p, ps)
+		s.evictLocked(nil)
+	}
 }
 
 // Close stops the sweeper and every subscription. The store still answers
@@ -376,6 +517,30 @@ func (s *Store) sweepLocked(now int64) {
 			s.noteExpiryLocked(e.expires)
 		}
 	}
+	// Stale queue entries are dropped once they outnumber the live ones;
+	// a map that emptied out is rebuilt to give its buckets back.
+	live := 0
+	for _, r := range s.disconnected {
+		if s.isQueuedLocked(r) {
+			live++
+		}
+	}
+	if len(s.disconnected) > 2*live+64 {
+		kept := make([]disconnectedRef, 0, live)
+		for _, r := range s.disconnected {
+			if s.isQueuedLocked(r) {
+				kept = append(kept, r)
+			}
+		}
+		s.disconnected = kept
+	}
+	if s.peakPeers > 1024 && 4*len(s.peers) < s.peakPeers {
+		peers := make(map[peer.ID]*peerState, len(s.peers))
+		for p, ps := range s.peers {
+			peers[p] = ps
+		}
+		s.peers, s.peakPeers = peers, len(peers)
+	}
 }
 
 // pruneLocked drops p's expired values, and p itself when nothing is left.
@@ -386,6 +551,7 @@ func (s *Store) pruneLocked(p peer.ID, ps *peerState, now int64) {
 	kept := ps.entries[:0]
 	for _, e := range ps.entries {
 		if e.expires != 0 && e.expires <= now {
+			s.chargeLocked(ps, -e.size)
 			continue
 		}
 		kept = append(kept, e)

@@ -2,6 +2,7 @@ package peerdata
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -316,4 +317,64 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}
 	assert.Equal(t, n, s.withData, "peer count used by the cap stays exact")
+}
+
+func TestByteBudgetPerPeerIsAnErrorThatChangesNothing(t *testing.T) {
+	s, _ := newMockStore(t, WithMaxBytesPerPeer(1024))
+	s.Connected(peerA)
+	require.NoError(t, s.Put(peerA, scoreKey{}, "small", time.Minute))
+	err := s.Put(peerA, otherKey{}, strings.Repeat("x", 2000), time.Minute)
+	require.ErrorIs(t, err, ErrTooManyBytes)
+	require.ErrorIs(t, s.Put(peerA, scoreKey{}, strings.Repeat("x", 2000), time.Minute), ErrTooManyBytes,
+		"replacing a value is held to the budget too")
+	v, err := s.Get(peerA, scoreKey{})
+	require.NoError(t, err)
+	assert.Equal(t, "small", v, "the refused Put left the honest value alone")
+	require.NoError(t, s.Put(peerA, otherKey{}, strings.Repeat("x", 500), time.Minute))
+}
+
+func TestRetainedBytesDropLongestDisconnectedFirst(t *testing.T) {
+	val := strings.Repeat("v", 400)
+	per := sizeOf(scoreKey{}) + sizeOf(val) + EntryOverhead
+	s, mock := newMockStore(t, WithMaxRetainedBytes(2*per), WithSweepInterval(time.Hour))
+	for _, p := range []peer.ID{"p1", "p2", "p3"} {
+		s.Connected(p)
+		require.NoError(t, s.Put(p, scoreKey{}, val, time.Hour))
+		s.Disconnected(p)
+		mock.Add(time.Second)
+	}
+	_, err := s.Get("p1", scoreKey{})
+	require.ErrorIs(t, err, ErrNotFound, "the longest-disconnected peer lost its values")
+	for _, p := range []peer.ID{"p2", "p3"} {
+		_, err := s.Get(p, scoreKey{})
+		require.NoError(t, err)
+	}
+	assert.Equal(t, uint64(1), s.Dropped())
+
+	// A peer that reconnects stops counting; its old place in line is stale.
+	s.Connected("p2")
+	require.NoError(t, s.Put("p4", scoreKey{}, val, time.Hour)) // not connected: counts at once
+	_, err = s.Get("p3", scoreKey{})
+	require.NoError(t, err)
+	s.mu.Lock()
+	assert.Equal(t, 2*per, s.retainedBytes)
+	s.mu.Unlock()
+}
+
+func TestMemoryComesBackAfterChurn(t *testing.T) {
+	s, mock := newMockStore(t, WithSweepInterval(time.Hour))
+	for i := range 3000 {
+		p := peer.ID(fmt.Sprint("churn", i))
+		s.Connected(p)
+		require.NoError(t, s.Put(p, scoreKey{}, strings.Repeat("v", 100), time.Minute))
+		s.Disconnected(p)
+	}
+	mock.Add(time.Minute)
+	s.sweep()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	assert.Empty(t, s.peers)
+	assert.Zero(t, s.peakPeers, "the emptied map was rebuilt")
+	assert.Zero(t, s.retainedBytes)
+	assert.Empty(t, s.disconnected)
 }

@@ -30,17 +30,40 @@
 // disconnect, or between a disconnect and a redial, still gets an answer; the
 // first connection identified afterwards replaces it.
 //
+// # Cost and bounds
+//
+// Every event costs time linear in what it carries, never in a union or an
+// index: each peer keeps, per protocol, how many of its live connections
+// advertise it, so a connection that changes or closes changes the union by
+// its own difference. Sets of more than a few dozen protocols are looked up
+// through a map, so a thousand-protocol push costs a thousand steps.
+//
+// Bounds are in bytes as well as entries, each protocol entry charged its
+// length plus EntryOverhead:
+//   - a connection keeps at most DefaultMaxProtocolsPerConn protocols
+//     (identify truncates at the same number);
+//   - a peer's live connections share DefaultMaxBytesPerPeer;
+//   - a disconnected peer keeps its set for the grace period cut to
+//     DefaultMaxRetainedBytesPerPeer;
+//   - all retained peers together stay within DefaultMaxRetainedBytes and
+//     DefaultMaxRetainedPeers, the longest-disconnected dropped first.
+//
+// The defaults sit far above any honest peer (tens of protocols, under
+// 2 KiB) and far below what a hostile one would cost unbounded. What is over
+// a bound is left out and counted (Store.Dropped); the rest of the event
+// still applies.
+//
 // # Memory
 //
-// Protocol IDs are interned (package unique): every peer advertising
-// "/ipfs/kad/1.0.0" shares one copy of the string, and sets are slices of
-// 8-byte handles. A peer with a single connection shares that connection's
-// set as its union. PeersSupporting reads an index of one slice of peers per
-// protocol, kept in step on every change at O(1) per protocol.
+// Protocol IDs are interned in the store's own table: every peer
+// advertising "/ipfs/kad/1.0.0" shares one copy of the string, sets are
+// slices of 8-byte handles, and a peer with a single connection shares that
+// connection's set as its union. PeersSupporting reads an index of one
+// slice of peers per protocol, kept in step at O(1) per change.
 //
-// A connection keeps at most DefaultMaxProtocolsPerConn protocols (identify
-// already truncates at the same number). Everything else is bounded by the
-// live connections plus the peers that disconnected within the grace period,
-// at most DefaultMaxRetainedPeers of them (WithMaxRetainedPeers): past it the
-// longest-disconnected go first.
+// Memory comes back: an interned string leaves the table the moment no set
+// holds it, a set or index slice that lost most of its entries is copied to a
+// smaller one, and the sweeper rebuilds a map that holds a quarter of what
+// it once did (Go maps never shrink). After any churn, once the peers are
+// gone and their grace period has passed, the heap is back where it was.
 package protocols

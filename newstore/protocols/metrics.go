@@ -25,31 +25,42 @@ func (s *Store) stopTracking() {
 }
 
 const (
-	peerStateSize = int64(unsafe.Sizeof(peerState{}))
-	connStateSize = int64(unsafe.Sizeof(connState{}))
-	handleSize    = int64(unsafe.Sizeof(handle{}))
-	mapEntrySize  = 48 // a map slot for a key and a pointer, with overhead
+	peerStateSize  = int64(unsafe.Sizeof(peerState{}))
+	connStateSize  = int64(unsafe.Sizeof(connState{}))
+	protoEntrySize = int64(unsafe.Sizeof(protoEntry{}))
+	protoSetSize   = int64(unsafe.Sizeof(protoSet{}))
+	pointerSize    = int64(unsafe.Sizeof(uintptr(0)))
+	mapEntrySize   = 48 // a map slot for a key and a pointer, with overhead
 )
 
-// stats reads the store's size for the tracer: O(peers + connections)
-// under the read lock, at each scrape only. Interned protocol IDs, shared by
-// every peer, are not counted.
+// stats reads the store's size for the tracer: O(peers + connections +
+// protocols) under the read lock, at each scrape only.
 func (s *Store) stats() newstore.StoreStats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := newstore.StoreStats{Peers: len(s.peers)}
-	b := int64(len(s.conns))*(mapEntrySize+connStateSize) + int64(len(s.peers))*(mapEntrySize+peerStateSize)
+	b := int64(len(s.conns))*(mapEntrySize+connStateSize) + int64(cap(s.connList))*pointerSize +
+		int64(len(s.peers))*(mapEntrySize+peerStateSize)
 	for _, cs := range s.conns {
-		b += int64(cap(cs.protos)) * handleSize
+		b += setBytes(&cs.set)
 	}
 	for p, ps := range s.peers {
-		b += int64(len(p)) + int64(cap(ps.union))*handleSize + int64(cap(ps.pos))*4 +
-			int64(cap(ps.removed))*handleSize + int64(cap(ps.conns))*16
+		b += int64(len(p)) + int64(cap(ps.conns))*pointerSize + int64(len(ps.removed))*mapEntrySize
+		// A peer's union is its only connection's set until it is counted
+		// or retained: that one is counted with the connection.
+		if ps.union != nil && !(len(ps.conns) == 1 && ps.union == &ps.conns[0].set) {
+			b += protoSetSize + setBytes(ps.union)
+		}
 	}
-	for _, list := range s.supporting {
-		b += mapEntrySize + int64(cap(list))*8
+	for id, e := range s.table {
+		b += mapEntrySize + protoEntrySize + int64(len(id)) + int64(cap(e.peers))*pointerSize
 	}
 	b += int64(cap(s.retained)) * int64(unsafe.Sizeof(retainedRef{}))
 	st.Bytes = b
 	return st
+}
+
+// setBytes is what a set's slices and index take.
+func setBytes(set *protoSet) int64 {
+	return int64(cap(set.list))*pointerSize + int64(cap(set.pos)+cap(set.count))*4 + int64(len(set.at))*mapEntrySize
 }

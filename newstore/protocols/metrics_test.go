@@ -2,6 +2,7 @@ package protocols
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,9 +45,18 @@ func TestMetricsFollowARealConnection(t *testing.T) {
 	dropped := gathered(t, reg, "newstore_dropped_total", "store", "protocols", "reason", "max_protocols_per_conn")
 	assert.Positive(t, dropped, "the remote speaks more than 2 protocols")
 
+	conns := local.Network().ConnsToPeer(remote.ID())
 	require.NoError(t, local.Network().ClosePeer(remote.ID()))
-	require.Eventually(t, func() bool { return s.stats().Peers == 1 && len(local.Network().ConnsToPeer(remote.ID())) == 0 },
-		30*time.Second, 5*time.Millisecond)
+	// The grace period starts when the store hears of the close: wait for
+	// that before moving the clock.
+	require.Eventually(t, func() bool {
+		for _, c := range conns {
+			if s.HasConn(c) {
+				return false
+			}
+		}
+		return s.stats().Peers == 1
+	}, 30*time.Second, 5*time.Millisecond)
 	mock.Add(time.Minute) // the grace period passes and the sweep runs
 	require.Eventually(t, func() bool { return s.stats().Peers == 0 }, 30*time.Second, 5*time.Millisecond)
 }
@@ -77,4 +87,43 @@ func gathered(t *testing.T, reg *prometheus.Registry, name string, labels ...str
 	}
 	t.Fatalf("no series %s%v", name, labels)
 	return 0
+}
+
+// Every protocol the budgets leave out is counted under its reason, and the
+// counts add up to Store.Dropped; a retained peer given up for the retained
+// budget is an eviction.
+func TestMetricsCountBudgetDropsByReason(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	tr, err := newstore.NewMetricsTracer(newstore.WithRegisterer(reg))
+	require.NoError(t, err)
+	const per = 40 + EntryOverhead
+	s, _ := newMockStore(t, WithMaxRetainedBytes(25*per), WithMetricsTracer(tr))
+	var conns []*fakeConn
+	for i := range 4 {
+		c := newConn(peerA)
+		conns = append(conns, c)
+		// Over the per-connection cap, and together over the peer's budget.
+		s.Identified(c, hostileSet(fmt.Sprint(i), DefaultMaxProtocolsPerConn+5))
+	}
+	// The first connection holds the whole budget (the others got nothing):
+	// it closes last, its set is cut to the retained budget per peer, and
+	// the peer, alone over the retained budget, is given up.
+	for i := len(conns) - 1; i >= 0; i-- {
+		s.ConnClosed(conns[i])
+	}
+	assert.Empty(t, s.PeerProtocols(peerA), "over the retained budget on its own")
+	checkConsistent(t, s)
+
+	byReason := map[string]float64{}
+	var sum float64
+	for _, r := range []string{dropMaxPerConn, dropMaxBytesPerPeer, dropMaxRetainedBytesPerPeer, dropMaxRetainedBytes, dropRetainedPeerEvicted} {
+		byReason[r] = gathered(t, reg, "newstore_dropped_total", "store", "protocols", "reason", r)
+		sum += byReason[r]
+	}
+	assert.Equal(t, float64(4*5), byReason[dropMaxPerConn], "5 over the cap on each connection")
+	assert.Positive(t, byReason[dropMaxBytesPerPeer])
+	assert.Positive(t, byReason[dropMaxRetainedBytesPerPeer])
+	assert.Equal(t, float64(DefaultMaxRetainedBytesPerPeer/per), byReason[dropRetainedPeerEvicted], "what was left of the retained set")
+	assert.Equal(t, float64(s.Dropped()), sum, "the reasons add up to Dropped")
+	assert.Equal(t, 1.0, gathered(t, reg, "newstore_evictions_total", "store", "protocols"))
 }

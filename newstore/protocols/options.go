@@ -51,3 +51,37 @@ func WithMaxRetainedPeers(n int) Option {
 		}
 	}
 }
+
+// WithMaxBytesPerPeer sets the byte budget of one peer's live connections
+// (DefaultMaxBytesPerPeer by default): every protocol entry of every
+// connection is charged its length plus EntryOverhead, and what would go
+// over is left out. n <= 0 keeps the default.
+func WithMaxBytesPerPeer(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxBytesPerPeer = n
+		}
+	}
+}
+
+// WithMaxRetainedBytesPerPeer sets the budget of the set a peer keeps for
+// its grace period (DefaultMaxRetainedBytesPerPeer by default): at its last
+// disconnect the set is cut to it. n <= 0 keeps the default.
+func WithMaxRetainedBytesPerPeer(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxRetainedBytesPerPeer = n
+		}
+	}
+}
+
+// WithMaxRetainedBytes sets the budget of every retained set together
+// (DefaultMaxRetainedBytes by default); past it the longest-disconnected
+// peers go first. n <= 0 keeps the default.
+func WithMaxRetainedBytes(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxRetainedBytes = n
+		}
+	}
+}

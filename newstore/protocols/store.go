@@ -3,8 +3,8 @@ package protocols
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
-	"unique"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -27,38 +27,89 @@ const (
 	// set within the grace period; past it the longest-disconnected go first,
 	// so churn (or a peer-ID-cycling attacker) cannot grow the store.
 	DefaultMaxRetainedPeers = 100_000
+
+	// DefaultMaxBytesPerPeer is the byte budget of one peer's live
+	// connections: the protocols of all of them, each entry charged its
+	// length plus EntryOverhead. A real peer advertises tens of protocols,
+	// under 2 KiB with the overhead counted, on a handful of connections
+	// (the resource manager allows 8 by default); 64 KiB is 32 such sets,
+	// and keeps a peer that advertises a thousand 40-byte protocols on each
+	// of its connections at about one connection's worth.
+	DefaultMaxBytesPerPeer = 64 << 10
+	// DefaultMaxRetainedBytesPerPeer is the budget of the set a peer keeps
+	// for its grace period once its last connection closed: three times the
+	// largest honest set, so a disconnected peer costs kilobytes whatever it
+	// advertised while connected.
+	DefaultMaxRetainedBytesPerPeer = 6 << 10
+	// DefaultMaxRetainedBytes is the budget of every retained set together.
+	// At about 1.5 KiB for an honest peer it holds twenty thousand peers
+	// disconnected within one grace period, more churn than a busy node sees
+	// in a minute; past it the longest-disconnected go first.
+	DefaultMaxRetainedBytes = 32 << 20
+
+	// EntryOverhead is what each protocol entry is charged on top of its
+	// length: the handle in the connection's set and the union, the
+	// union's index slots, the supporting index's entry and, for a protocol
+	// no one else advertises, the interning table's.
+	EntryOverhead = 64
 )
 
-// emptySet tells a peer known to advertise nothing from an unknown one.
-var emptySet = []handle{}
-
 // handle is an interned protocol ID: 8 bytes, compared by pointer.
-type handle = unique.Handle[protocol.ID]
+type handle = *protoEntry
+
+// protoEntry is one protocol ID, shared by every set that holds it, and the
+// peers whose union has it. It is in Store.table exactly while that list is
+// not empty: the string goes the moment the last set lets it go. (Package
+// unique would free it only after a collection, through a weak pointer and
+// a cleanup per string, which for a peer advertising a thousand strings of
+// its own costs the collector more than the store.)
+type protoEntry struct {
+	id    protocol.ID
+	peers []*peerState
+}
 
 // Store keeps the protocols of each live connection. It is safe for
 // concurrent use; build one with New.
 type Store struct {
 	// sweeper holds the store's clock and frees peers past their grace
 	// period.
-	sweeper     *background.Sweeper
-	grace       time.Duration
-	maxPerConn  int
-	maxRetained int
+	sweeper                 *background.Sweeper
+	grace                   time.Duration
+	maxPerConn              int
+	maxRetained             int
+	maxBytesPerPeer         int
+	maxRetainedBytesPerPeer int
+	maxRetainedBytes        int
 
 	mu    sync.RWMutex
 	conns map[network.Conn]*connState
-	peers map[peer.ID]*peerState
-	// supporting indexes the per-peer unions, so PeersSupporting does not
-	// scan every peer: for each protocol, the peers whose union has it. A
-	// slice, not a set: appending costs far less than inserting into a large
-	// hash table, and peerState.pos makes removal O(1).
-	supporting map[handle][]*peerState
+	// connList holds the live connections densely, so the sweeper can look
+	// for closed ones a slice at a time, never holding the lock for all of
+	// them.
+	connList []*connState
+	// scanAt is where the sweeper's next look at connList starts.
+	scanAt int
+	peers  map[peer.ID]*peerState
+	// table interns the protocols and indexes the per-peer unions, so
+	// PeersSupporting does not scan every peer: for each protocol, the
+	// peers whose union has it. A slice, not a set: appending costs far
+	// less than inserting into a large hash table, and the union's pos
+	// makes removal O(1).
+	table map[protocol.ID]*protoEntry
+	// peak* are the most entries each map held since it was last rebuilt:
+	// Go maps never shrink, so the sweeper rebuilds one that has emptied
+	// out.
+	peakConns, peakPeers, peakTable int
 	// retained lists the peers kept after their last connection, in the
 	// order they lost it, which with one grace period is expiry order too.
 	// Entries go stale when the peer reconnects or is dropped; retainedCount
-	// counts the live ones.
+	// counts the live ones, retainedBytes their charge.
 	retained      []retainedRef
 	retainedCount int
+	retainedBytes int
+
+	// dropped counts the protocols left out for being over a bound.
+	dropped atomic.Uint64
 
 	// tracer exports metrics (WithMetricsTracer); untrack stops it reading
 	// the store.
@@ -75,38 +126,52 @@ type retainedRef struct {
 }
 
 type connState struct {
-	peer   peer.ID
-	protos []handle
+	conn network.Conn
+	ps   *peerState
+	// set is what the peer advertised on conn. While conn is its peer's
+	// only connection and the peer never had two, set is the peer's union
+	// as well (see peerState.union).
+	set protoSet
+	// slot is conn's index in Store.connList.
+	slot int
 }
 
 type peerState struct {
 	id peer.ID
 	// conns are the peer's live identified connections.
-	conns []network.Conn
+	conns []*connState
 	// union is what PeerProtocols answers: the union over conns, or, once
-	// conns is empty, the last union until retainedUntil.
-	union []handle
-	// pos[i] is this peer's index in supporting[union[i]].
-	pos []int32
+	// conns is empty, the last union until retainedUntil. It is the only
+	// connection's own set until the peer has a second one; from then on
+	// it is a set of its own that counts, per protocol, the connections
+	// advertising it (counted), so a connection's change costs O(change).
+	union   *protoSet
+	counted bool
+	// bytes is the peer's charge against its budget: the entries of its
+	// connections' sets while it has any, of its retained union after.
+	bytes int
 	// retainedUntil is the UnixNano instant the retained union dies; 0 while
 	// the peer has live connections.
 	retainedUntil int64
 	// removed holds what identify pushes removed and did not add again,
 	// so that a late identification event cannot bring it back (see
-	// Identified); at most maxPerConn, the oldest forgotten first.
-	removed []handle
+	// Identified); at most maxPerConn of them, all forgotten when full.
+	removed map[protocol.ID]struct{}
 }
 
 // New returns a Store with its sweeper running; Close stops it.
 func New(opts ...Option) *Store {
 	s := &Store{
-		sweeper:     background.NewSweeper(DefaultSweepInterval),
-		grace:       DefaultGracePeriod,
-		maxPerConn:  DefaultMaxProtocolsPerConn,
-		maxRetained: DefaultMaxRetainedPeers,
-		conns:       make(map[network.Conn]*connState),
-		peers:       make(map[peer.ID]*peerState),
-		supporting:  make(map[handle][]*peerState),
+		sweeper:                 background.NewSweeper(DefaultSweepInterval),
+		grace:                   DefaultGracePeriod,
+		maxPerConn:              DefaultMaxProtocolsPerConn,
+		maxRetained:             DefaultMaxRetainedPeers,
+		maxBytesPerPeer:         DefaultMaxBytesPerPeer,
+		maxRetainedBytesPerPeer: DefaultMaxRetainedBytesPerPeer,
+		maxRetainedBytes:        DefaultMaxRetainedBytes,
+		conns:                   make(map[network.Conn]*connState),
+		peers:                   make(map[peer.ID]*peerState),
+		table:                   make(map[protocol.ID]*protoEntry),
 	}
 	for _, o := range opts {
 		o(s)
@@ -115,9 +180,35 @@ func New(opts ...Option) *Store {
 	return s
 }
 
+// Dropped returns how many protocols the store left out since it was built
+// for being over a bound: a connection's cap, a peer's byte budget, the
+// budget of a retained set or of all of them.
+func (s *Store) Dropped() uint64 { return s.dropped.Load() }
+
+// Reasons the store drops protocols for, as the metrics tracer labels them.
+const (
+	dropMaxPerConn              = "max_protocols_per_conn"
+	dropMaxBytesPerPeer         = "max_bytes_per_peer"
+	dropMaxRetainedBytesPerPeer = "max_retained_bytes_per_peer"
+	dropMaxRetainedBytes        = "max_retained_bytes"
+	dropRetainedPeerEvicted     = "retained_peer_evicted"
+)
+
+// drop counts n protocols left out for reason, in Dropped and the tracer.
+func (s *Store) drop(reason string, n int) {
+	if n <= 0 {
+		return
+	}
+	s.dropped.Add(uint64(n))
+	s.tracer.Dropped(newstore.StoreProtocols, reason, n)
+}
+
 // Identified records the set of protocols c's peer advertised on c, as
 // EvtPeerIdentificationCompleted carries it. A connection already closed is
-// ignored: its Disconnected notification may have come first.
+// ignored: its Disconnected notification may have come first. It costs time
+// linear in the set and in c's previous one, however many connections the
+// peer has; what is over the connection's cap or the peer's byte budget is
+// left out (see Dropped).
 //
 // go-libp2p emits this event for every identify push too, after the push's
 // EvtPeerProtocolsUpdated, but it handles pushes concurrently: the event of
@@ -129,80 +220,293 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	if c == nil || c.IsClosed() {
 		return
 	}
-	set := s.intern(nil, protos)
+	ids := s.dedupe(protos)
 	p := c.RemotePeer()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.conns[c]
-	if cs != nil {
-		// A later event on c: see above.
-		if removed := s.peers[p].removed; len(removed) > 0 {
-			set = s.apply(set, nil, removed)
-		}
-	} else {
-		cs = &connState{peer: p}
-		s.conns[c] = cs
-		ps := s.peers[p]
-		if ps == nil {
-			ps = &peerState{id: p}
-			s.peers[p] = ps
-		}
-		if len(ps.conns) == 0 && ps.retainedUntil != 0 {
-			// The first live connection replaces what was retained.
-			ps.retainedUntil = 0
-			s.retainedCount--
-		}
-		ps.conns = append(ps.conns, c)
+	if cs == nil {
+		s.addConnLocked(c, p, s.resolveLocked(ids, true))
+		return
 	}
-	cs.protos = set
-	s.recomputeLocked(p, s.peers[p])
+	// A later event on c: see above.
+	ps := cs.ps
+	if len(ps.removed) > 0 {
+		kept := make([]protocol.ID, 0, len(ids)) // ids may be the caller's slice
+		for _, id := range ids {
+			if _, gone := ps.removed[id]; !gone {
+				kept = append(kept, id)
+			}
+		}
+		ids = kept
+	}
+	set := s.resolveLocked(ids, true)
+	next := makeLookup(set)
+	// From the end: removeAt moves the last entry, one already kept, into
+	// the slot it frees.
+	for i := len(cs.set.list) - 1; i >= 0; i-- {
+		if !next.has(cs.set.list[i]) {
+			s.connRemoveAtLocked(cs, i)
+		}
+	}
+	for _, h := range set {
+		s.connAddLocked(cs, h)
+	}
+}
+
+// addConnLocked starts c's set, and p's state if c is its first
+// connection.
+func (s *Store) addConnLocked(c network.Conn, p peer.ID, set []handle) {
+	ps := s.peers[p]
+	if ps == nil {
+		ps = &peerState{id: p}
+		s.peers[p] = ps
+		s.peakPeers = max(s.peakPeers, len(s.peers))
+	}
+	if len(ps.conns) == 0 && ps.union != nil {
+		// The first live connection replaces what was retained.
+		s.unretainLocked(ps)
+		s.clearUnionLocked(ps)
+	}
+	cs := &connState{conn: c, ps: ps, slot: len(s.connList)}
+	if len(set) > 0 {
+		// Sized once: appending one by one would leave up to twice the
+		// memory behind for the connection's lifetime.
+		cs.set.list = make([]handle, 0, len(set))
+	}
+	s.conns[c] = cs
+	s.peakConns = max(s.peakConns, len(s.conns))
+	s.connList = append(s.connList, cs)
+	ps.conns = append(ps.conns, cs)
+	switch {
+	case len(ps.conns) == 1 && !ps.counted:
+		ps.union = &cs.set
+		if len(set) > 0 {
+			cs.set.pos = make([]int32, 0, len(set))
+		}
+	case !ps.counted:
+		s.countLocked(ps)
+	}
+	for _, h := range set {
+		s.connAddLocked(cs, h)
+	}
+}
+
+// countLocked gives ps a union of its own, with counts, when a second
+// connection joins the one whose set was its union. Once counted, a peer
+// stays so while it has connections: a connection that comes and goes costs
+// only its own set.
+func (s *Store) countLocked(ps *peerState) {
+	first := ps.union
+	u := &protoSet{list: first.list, pos: first.pos, at: first.at, count: make([]int32, len(first.list))}
+	for i := range u.count {
+		u.count[i] = 1
+	}
+	*first = protoSet{list: append([]handle(nil), first.list...)}
+	if len(first.list) > smallSet {
+		first.index()
+	}
+	ps.union, ps.counted = u, true
+}
+
+// connAddLocked adds h to cs's set unless it is there or over a bound.
+func (s *Store) connAddLocked(cs *connState, h handle) {
+	if cs.set.has(h) {
+		return
+	}
+	ps := cs.ps
+	cost := entryCost(h)
+	if len(cs.set.list) >= s.maxPerConn {
+		s.drop(dropMaxPerConn, 1)
+		return
+	}
+	if ps.bytes+cost > s.maxBytesPerPeer {
+		s.drop(dropMaxBytesPerPeer, 1)
+		return
+	}
+	ps.bytes += cost
+	if !ps.counted {
+		s.unionAddLocked(ps, h) // cs.set is the union
+		return
+	}
+	cs.set.add(h)
+	if j := ps.union.find(h); j >= 0 {
+		ps.union.count[j]++
+		return
+	}
+	s.unionAddLocked(ps, h)
+}
+
+// connRemoveAtLocked removes the entry at slot i of cs's set.
+func (s *Store) connRemoveAtLocked(cs *connState, i int) {
+	ps := cs.ps
+	h := cs.set.list[i]
+	ps.bytes -= entryCost(h)
+	if !ps.counted {
+		s.unionRemoveAtLocked(ps, i) // cs.set is the union
+		return
+	}
+	cs.set.removeAt(i)
+	j := ps.union.find(h)
+	if ps.union.count[j]--; ps.union.count[j] == 0 {
+		s.unionRemoveAtLocked(ps, j)
+	}
+}
+
+// unionAddLocked adds h, which it lacks, to ps's union and to the index.
+func (s *Store) unionAddLocked(ps *peerState, h handle) {
+	u := ps.union
+	u.add(h)
+	u.pos = append(u.pos, int32(len(h.peers)))
+	if ps.counted {
+		u.count = append(u.count, 1)
+	}
+	if len(h.peers) == 0 {
+		s.table[h.id] = h
+		s.peakTable = max(s.peakTable, len(s.table))
+	}
+	h.peers = append(h.peers, ps)
+}
+
+// unionRemoveAtLocked removes the entry at slot i of ps's union, and ps
+// from the index.
+func (s *Store) unionRemoveAtLocked(ps *peerState, i int) {
+	u := ps.union
+	s.unindexLocked(u.list[i], u.pos[i])
+	u.removeAt(i)
+}
+
+// unindexLocked removes the entry at i from h's list, moving the last entry
+// into its place.
+func (s *Store) unindexLocked(h handle, i int32) {
+	list := h.peers
+	last := len(list) - 1
+	if moved := list[last]; int(i) != last {
+		list[i] = moved
+		moved.union.pos[moved.union.find(h)] = i
+	}
+	list[last] = nil
+	if last == 0 {
+		h.peers = nil
+		delete(s.table, h.id)
+		return
+	}
+	list = list[:last]
+	if cap(list) > 64 && 4*len(list) < cap(list) {
+		list = append(make([]*peerState, 0, 2*len(list)), list...)
+	}
+	h.peers = list
+}
+
+// clearUnionLocked empties ps's union and takes ps out of the index.
+func (s *Store) clearUnionLocked(ps *peerState) {
+	if ps.union == nil {
+		return
+	}
+	for i := len(ps.union.list) - 1; i >= 0; i-- {
+		s.unionRemoveAtLocked(ps, i)
+	}
+	ps.union, ps.counted, ps.bytes = nil, false, 0
 }
 
 // Updated applies an identify push (EvtPeerProtocolsUpdated) to every live
-// connection of p, or to p's retained set if it has none.
+// connection of p, or to p's retained set if it has none. It costs time
+// linear in the change times the peer's connections, never in the sets.
 func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 	if len(added) == 0 && len(removed) == 0 {
 		return
 	}
-	add := s.intern(nil, added)
-	rm := s.intern(nil, removed)
+	addIDs := s.dedupe(added)
+	rmIDs := s.dedupe(removed)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
 	if ps == nil {
 		return // nothing identified on this peer yet: the identify event will carry the set
 	}
+	add := s.resolveLocked(addIDs, true)
+	rm := s.resolveLocked(rmIDs, false) // what no set has needs no removing
+	rmSet := makeLookup(rm)
 	s.noteRemovedLocked(ps, add, rm)
 	if len(ps.conns) == 0 {
-		s.setUnionLocked(ps, s.apply(ps.union, add, rm))
+		s.updateRetainedLocked(ps, add, rm, rmSet)
 		return
 	}
-	for _, c := range ps.conns {
-		cs := s.conns[c]
-		cs.protos = s.apply(cs.protos, add, rm)
+	for _, h := range rm {
+		if !ps.union.has(h) {
+			continue
+		}
+		for _, cs := range ps.conns {
+			if i := cs.set.find(h); i >= 0 {
+				s.connRemoveAtLocked(cs, i)
+			}
+		}
 	}
-	s.recomputeLocked(p, ps)
+	for _, h := range add {
+		if rmSet.has(h) {
+			continue
+		}
+		for _, cs := range ps.conns {
+			s.connAddLocked(cs, h)
+		}
+	}
+}
+
+// updateRetainedLocked applies a push to a retained union, within the
+// retained budgets.
+func (s *Store) updateRetainedLocked(ps *peerState, add, rm []handle, rmSet lookup) {
+	for _, h := range rm {
+		if i := ps.union.find(h); i >= 0 {
+			ps.bytes -= entryCost(h)
+			s.retainedBytes -= entryCost(h)
+			s.unionRemoveAtLocked(ps, i)
+		}
+	}
+	for _, h := range add {
+		if rmSet.has(h) || ps.union.has(h) {
+			continue
+		}
+		cost := entryCost(h)
+		switch {
+		case len(ps.union.list) >= s.maxPerConn:
+			s.drop(dropMaxPerConn, 1)
+			continue
+		case ps.bytes+cost > s.maxRetainedBytesPerPeer:
+			s.drop(dropMaxRetainedBytesPerPeer, 1)
+			continue
+		case s.retainedBytes+cost > s.maxRetainedBytes:
+			s.drop(dropMaxRetainedBytes, 1)
+			continue
+		}
+		ps.bytes += cost
+		s.retainedBytes += cost
+		s.unionAddLocked(ps, h)
+	}
 }
 
 // noteRemovedLocked keeps ps.removed: what rm takes from the peer's set is
 // noted, what add gives back is not any more.
 func (s *Store) noteRemovedLocked(ps *peerState, add, rm []handle) {
-	if len(ps.removed) > 0 && len(add) > 0 {
-		ps.removed = s.apply(ps.removed, nil, add)
+	for _, h := range add {
+		delete(ps.removed, h.id)
 	}
 	for _, h := range rm {
-		if !contains(ps.union, h) || contains(ps.removed, h) {
+		if !ps.union.has(h) {
 			continue
 		}
-		if len(ps.removed) >= s.maxPerConn {
-			ps.removed = slices.Delete(ps.removed, 0, 1)
+		if ps.removed == nil || len(ps.removed) >= s.maxPerConn {
+			// Forgetting every older removal at once keeps this O(1)
+			// amortized; a late event older than maxPerConn removals is
+			// not worth a queue.
+			ps.removed = make(map[protocol.ID]struct{})
 		}
-		ps.removed = append(ps.removed, h)
+		ps.removed[h.id] = struct{}{}
 	}
 }
 
 // ConnClosed forgets c. When it was its peer's last live connection, the
-// peer's set is retained for the grace period.
+// peer's set is retained for the grace period, within the retained budgets.
+// It costs time linear in c's set.
 func (s *Store) ConnClosed(c network.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -210,32 +514,93 @@ func (s *Store) ConnClosed(c network.Conn) {
 	if cs == nil {
 		return
 	}
-	delete(s.conns, c)
-	ps := s.peers[cs.peer]
-	for i, pc := range ps.conns {
-		if pc == c {
-			ps.conns[i] = ps.conns[len(ps.conns)-1]
-			ps.conns[len(ps.conns)-1] = nil
-			ps.conns = ps.conns[:len(ps.conns)-1]
-			break
-		}
-	}
+	s.forgetConnLocked(cs)
+	ps := cs.ps
+	ps.conns = removeConn(ps.conns, cs)
 	if len(ps.conns) > 0 {
-		s.recomputeLocked(cs.peer, ps)
+		// ps is counted: a peer with two connections always is.
+		for i := len(cs.set.list) - 1; i >= 0; i-- {
+			s.connRemoveAtLocked(cs, i)
+		}
 		return
 	}
 	ps.conns = nil
 	if s.grace <= 0 {
-		s.dropPeerLocked(cs.peer, ps)
+		s.dropPeerLocked(ps)
 		return
 	}
+	s.retainLocked(ps)
+}
+
+// forgetConnLocked takes cs out of the connection map and list.
+func (s *Store) forgetConnLocked(cs *connState) {
+	delete(s.conns, cs.conn)
+	last := len(s.connList) - 1
+	moved := s.connList[last]
+	s.connList[cs.slot] = moved
+	moved.slot = cs.slot
+	s.connList[last] = nil
+	s.connList = s.connList[:last]
+	if last == 0 {
+		s.connList = nil
+	} else if cap(s.connList) > 1024 && 4*len(s.connList) < cap(s.connList) {
+		s.connList = append(make([]*connState, 0, 2*len(s.connList)), s.connList...)
+	}
+}
+
+func removeConn(conns []*connState, cs *connState) []*connState {
+	for i, x := range conns {
+		if x == cs {
+			conns[i] = conns[len(conns)-1]
+			conns[len(conns)-1] = nil
+			return conns[:len(conns)-1]
+		}
+	}
+	return conns
+}
+
+// retainLocked keeps ps's union, which lost its last connection, for the
+// grace period: cut to the per-peer retained budget, stripped of what only
+// live connections need, and within the budgets of all retained peers.
+func (s *Store) retainLocked(ps *peerState) {
+	u := *ps.union // the last connection's set, or the counted union
+	u.count = nil
+	ps.union, ps.counted = &u, false
+	bytes, keep := 0, 0
+	for _, h := range u.list {
+		if bytes+entryCost(h) > s.maxRetainedBytesPerPeer {
+			break
+		}
+		bytes += entryCost(h)
+		keep++
+	}
+	if cut := len(u.list) - keep; cut > 0 {
+		s.drop(dropMaxRetainedBytesPerPeer, cut)
+		for i := len(u.list) - 1; i >= keep; i-- {
+			s.unionRemoveAtLocked(ps, i)
+		}
+	}
+	if cap(u.list) > len(u.list) {
+		u.compact()
+	}
+	ps.bytes = bytes
 	until := s.sweeper.Clock.Now().Add(s.grace).UnixNano()
 	ps.retainedUntil = until
 	s.retained = append(s.retained, retainedRef{ps: ps, until: until})
 	s.retainedCount++
-	for s.retainedCount > s.maxRetained {
+	s.retainedBytes += bytes
+	for s.retainedCount > s.maxRetained || s.retainedBytes > s.maxRetainedBytes {
 		s.dropOldestRetainedLocked()
 	}
+}
+
+// unretainLocked takes ps out of the retained count and budget.
+func (s *Store) unretainLocked(ps *peerState) {
+	if len(ps.conns) == 0 && ps.retainedUntil != 0 {
+		s.retainedCount--
+		s.retainedBytes -= ps.bytes
+	}
+	ps.retainedUntil = 0 // makes any queue entry stale
 }
 
 // live tells whether r still stands for a retained peer.
@@ -246,15 +611,24 @@ func (s *Store) live(r retainedRef) bool {
 // dropOldestRetainedLocked drops the peer that has been retained longest.
 func (s *Store) dropOldestRetainedLocked() {
 	for len(s.retained) > 0 {
-		r := s.retained[0]
-		s.retained[0] = retainedRef{}
-		s.retained = s.retained[1:]
+		r := s.popRetainedLocked()
 		if s.live(r) {
-			s.dropPeerLocked(r.ps.id, r.ps)
+			s.drop(dropRetainedPeerEvicted, len(r.ps.union.list))
+			s.dropPeerLocked(r.ps)
 			s.tracer.Evicted(newstore.StoreProtocols, 1)
 			return
 		}
 	}
+}
+
+func (s *Store) popRetainedLocked() retainedRef {
+	r := s.retained[0]
+	s.retained[0] = retainedRef{}
+	s.retained = s.retained[1:]
+	if len(s.retained) == 0 {
+		s.retained = nil // the drained backing array goes with it
+	}
+	return r
 }
 
 // RemovePeer forgets everything about p, its live connections' sets
@@ -266,10 +640,10 @@ func (s *Store) RemovePeer(p peer.ID) {
 	if ps == nil {
 		return
 	}
-	for _, c := range ps.conns {
-		delete(s.conns, c)
+	for _, cs := range ps.conns {
+		s.forgetConnLocked(cs)
 	}
-	s.dropPeerLocked(p, ps)
+	s.dropPeerLocked(ps)
 }
 
 // ConnProtocols returns the protocols c's peer advertised on c, nil if c is
@@ -281,7 +655,7 @@ func (s *Store) ConnProtocols(c network.Conn) []protocol.ID {
 	if cs == nil {
 		return nil
 	}
-	return values(cs.protos)
+	return values(cs.set.list)
 }
 
 // HasConn tells whether c is a live connection the store has a set for.
@@ -297,7 +671,14 @@ func (s *Store) PeerProtocols(p peer.ID) []protocol.ID {
 	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return values(s.unionLocked(p, now))
+	u := s.unionLocked(p, now)
+	if u == nil {
+		return nil
+	}
+	if len(u.list) == 0 {
+		return []protocol.ID{} // identified, advertising nothing: not unknown
+	}
+	return values(u.list)
 }
 
 // Supports returns those of protos that p supports, in the order given.
@@ -305,10 +686,13 @@ func (s *Store) Supports(p peer.ID, protos ...protocol.ID) []protocol.ID {
 	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	union := s.unionLocked(p, now)
+	u := s.unionLocked(p, now)
+	if u == nil {
+		return nil
+	}
 	var out []protocol.ID
 	for _, want := range protos {
-		if contains(union, unique.Make(want)) {
+		if h := s.table[want]; h != nil && u.has(h) {
 			out = append(out, want)
 		}
 	}
@@ -320,9 +704,12 @@ func (s *Store) FirstSupported(p peer.ID, protos ...protocol.ID) protocol.ID {
 	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	union := s.unionLocked(p, now)
+	u := s.unionLocked(p, now)
+	if u == nil {
+		return ""
+	}
 	for _, want := range protos {
-		if contains(union, unique.Make(want)) {
+		if h := s.table[want]; h != nil && u.has(h) {
 			return want
 		}
 	}
@@ -333,10 +720,12 @@ func (s *Store) FirstSupported(p peer.ID, protos ...protocol.ID) protocol.ID {
 // proto.
 func (s *Store) PeersSupporting(proto protocol.ID) []peer.ID {
 	now := s.sweeper.Clock.Now().UnixNano()
-	h := unique.Make(proto)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	list := s.supporting[h]
+	var list []*peerState
+	if h := s.table[proto]; h != nil {
+		list = h.peers
+	}
 	out := make([]peer.ID, 0, len(list))
 	for _, ps := range list {
 		if len(ps.conns) > 0 || ps.retainedUntil > now {
@@ -370,104 +759,52 @@ func (s *Store) Close() error {
 }
 
 // unionLocked is p's live set, nil when p has none or its grace ran out.
-func (s *Store) unionLocked(p peer.ID, now int64) []handle {
+func (s *Store) unionLocked(p peer.ID, now int64) *protoSet {
 	ps := s.peers[p]
-	if ps == nil {
+	if ps == nil || ps.union == nil {
 		return nil
 	}
 	if len(ps.conns) == 0 && ps.retainedUntil <= now {
 		return nil
 	}
-	if ps.union == nil {
-		return emptySet
-	}
 	return ps.union
 }
 
-// recomputeLocked sets p's union from its live connections.
-func (s *Store) recomputeLocked(p peer.ID, ps *peerState) {
-	var union []handle
-	switch len(ps.conns) {
-	case 0:
-	case 1:
-		union = s.conns[ps.conns[0]].protos // sets are never mutated in place: sharing is safe
-	default:
-		for _, c := range ps.conns {
-			for _, h := range s.conns[c].protos {
-				if !contains(union, h) {
-					union = append(union, h)
-				}
-			}
-		}
-	}
-	s.setUnionLocked(ps, union)
+func (s *Store) dropPeerLocked(ps *peerState) {
+	s.unretainLocked(ps)
+	s.clearUnionLocked(ps)
+	ps.conns = nil
+	delete(s.peers, ps.id)
 }
 
-// setUnionLocked replaces p's union and keeps the supporting index in step.
-func (s *Store) setUnionLocked(ps *peerState, union []handle) {
-	for i, h := range ps.union {
-		if !contains(union, h) {
-			s.unindexLocked(h, ps.pos[i])
-		}
-	}
-	var pos []int32
-	if len(union) > 0 {
-		pos = make([]int32, len(union))
-	}
-	for i, h := range union {
-		if j := index(ps.union, h); j >= 0 {
-			pos[i] = ps.pos[j]
-			continue
-		}
-		list := s.supporting[h]
-		pos[i] = int32(len(list))
-		s.supporting[h] = append(list, ps)
-	}
-	ps.union, ps.pos = union, pos
-}
-
-// unindexLocked removes the entry at i from h's list, moving the last entry
-// into its place.
-func (s *Store) unindexLocked(h handle, i int32) {
-	list := s.supporting[h]
-	last := len(list) - 1
-	if moved := list[last]; int(i) != last {
-		list[i] = moved
-		moved.pos[index(moved.union, h)] = i
-	}
-	list[last] = nil
-	if last == 0 {
-		delete(s.supporting, h)
-		return
-	}
-	s.supporting[h] = list[:last]
-}
-
-func (s *Store) dropPeerLocked(p peer.ID, ps *peerState) {
-	if len(ps.conns) == 0 && ps.retainedUntil != 0 {
-		s.retainedCount--
-	}
-	ps.retainedUntil = 0 // makes any queue entry stale
-	s.setUnionLocked(ps, nil)
-	delete(s.peers, p)
-}
+// sweepBatch is how much the sweeper does per hold of the lock, so that an
+// event never waits on more than that.
+const sweepBatch = 256
 
 func (s *Store) sweep() {
 	now := s.sweeper.Clock.Now().UnixNano()
-	s.mu.Lock()
 	// Expiry order is queue order: stop at the first live entry still in
 	// its grace period.
-	for len(s.retained) > 0 {
-		r := s.retained[0]
-		if s.live(r) && r.until > now {
-			break
+	for more := true; more; {
+		s.mu.Lock()
+		more = false
+		for n := 0; len(s.retained) > 0; n++ {
+			if n == sweepBatch {
+				more = true
+				break
+			}
+			r := s.retained[0]
+			if s.live(r) && r.until > now {
+				break
+			}
+			s.popRetainedLocked()
+			if s.live(r) {
+				s.dropPeerLocked(r.ps)
+			}
 		}
-		s.retained[0] = retainedRef{}
-		s.retained = s.retained[1:]
-		if s.live(r) {
-			s.dropPeerLocked(r.ps.id, r.ps)
-		}
+		s.mu.Unlock()
 	}
+	s.mu.Lock()
 	// Stale entries behind a live one wait for their turn; compact when
 	// they outnumber the live ones.
 	if len(s.retained) > 2*s.retainedCount+64 {
@@ -479,68 +816,161 @@ func (s *Store) sweep() {
 		}
 		s.retained = kept
 	}
+	s.shrinkMapsLocked()
+	s.mu.Unlock()
+
 	// A Disconnected notification can be missed (a conn that closed while an
 	// attachment was being set up); closed conns must not live forever.
+	// One batch of connections per hold of the lock.
 	var closed []network.Conn
-	for c := range s.conns {
-		if c.IsClosed() {
-			closed = append(closed, c)
+	for start := 0; ; start += sweepBatch {
+		s.mu.RLock()
+		n := len(s.connList)
+		if start >= n {
+			s.mu.RUnlock()
+			break
 		}
+		for _, cs := range s.connList[start:min(n, start+sweepBatch)] {
+			if cs.conn.IsClosed() {
+				closed = append(closed, cs.conn)
+			}
+		}
+		s.mu.RUnlock()
 	}
-	s.mu.Unlock()
 	for _, c := range closed {
 		s.ConnClosed(c)
 	}
 }
 
-// intern appends the handles of protos to dst, without duplicates and at
-// most maxPerConn of them.
-func (s *Store) intern(dst []handle, protos []protocol.ID) []handle {
-	if len(protos) > s.maxPerConn {
-		s.tracer.Dropped(newstore.StoreProtocols, "max_protocols_per_conn", len(protos)-s.maxPerConn)
-		protos = protos[:s.maxPerConn]
+// shrinkMapsLocked rebuilds the maps that hold a quarter or less of what
+// they once held: Go maps keep their buckets however many entries leave, so
+// after a burst of peers the memory would stay. Rebuilding costs the live
+// entries, a quarter of the removals that made it due.
+func (s *Store) shrinkMapsLocked() {
+	const floor = 1024
+	if s.peakConns > floor && 4*len(s.conns) < s.peakConns {
+		s.conns = rebuilt(s.conns)
+		s.peakConns = len(s.conns)
 	}
-	if dst == nil && len(protos) > 0 {
-		dst = make([]handle, 0, len(protos))
+	if s.peakPeers > floor && 4*len(s.peers) < s.peakPeers {
+		s.peers = rebuilt(s.peers)
+		s.peakPeers = len(s.peers)
 	}
-	for _, p := range protos {
-		h := unique.Make(p)
-		if !contains(dst, h) {
-			dst = append(dst, h)
-		}
+	if s.peakTable > floor && 4*len(s.table) < s.peakTable {
+		s.table = rebuilt(s.table)
+		s.peakTable = len(s.table)
 	}
-	return dst
 }
 
-// apply returns a new set: set plus add minus rm, never mutating set.
-func (s *Store) apply(set, add, rm []handle) []handle {
-	out := make([]handle, 0, len(set)+len(add))
-	for _, h := range set {
-		if !contains(rm, h) {
-			out = append(out, h)
-		}
+// rebuilt copies m into a map sized for what it holds now (maps.Clone
+// keeps the source's size).
+func rebuilt[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
 	}
-	for _, h := range add {
-		if len(out) >= s.maxPerConn {
+	return out
+}
+
+// dedupe returns protos without duplicates, at most maxPerConn of them and
+// no more than a peer's byte budget (the rest counted as dropped). It runs
+// before the lock is taken.
+func (s *Store) dedupe(protos []protocol.ID) []protocol.ID {
+	if len(protos) == 0 {
+		return nil
+	}
+	if len(protos) > s.maxPerConn {
+		s.drop(dropMaxPerConn, len(protos)-s.maxPerConn)
+		protos = protos[:s.maxPerConn]
+	}
+	// No set may hold more than a peer's budget: what lies past it is
+	// dropped before anything is paid for it.
+	budget := 0
+	for i, p := range protos {
+		if budget += len(p) + EntryOverhead; budget > s.maxBytesPerPeer {
+			s.drop(dropMaxBytesPerPeer, len(protos)-i)
+			protos = protos[:i]
 			break
 		}
-		if !contains(out, h) && !contains(rm, h) {
+	}
+	out := make([]protocol.ID, 0, len(protos))
+	var seen map[protocol.ID]struct{}
+	if len(protos) > smallSet {
+		seen = make(map[protocol.ID]struct{}, len(protos))
+	} else if !hasDuplicates(protos) {
+		return protos // the common case costs no copy; callers never write to it
+	}
+	for _, p := range protos {
+		if seen != nil {
+			if _, dup := seen[p]; dup {
+				continue
+			}
+			seen[p] = struct{}{}
+		} else if slices.Contains(out, p) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func hasDuplicates(protos []protocol.ID) bool {
+	for i, p := range protos {
+		if slices.Contains(protos[:i], p) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveLocked returns the entries of ids, which must be distinct: the
+// interned one of a protocol some union has, or, with create, a new entry
+// that joins the table when a union takes it. Without create, protocols no
+// set has are left out.
+func (s *Store) resolveLocked(ids []protocol.ID, create bool) []handle {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]handle, 0, len(ids))
+	for _, id := range ids {
+		switch h := s.table[id]; {
+		case h != nil:
 			out = append(out, h)
+		case create:
+			out = append(out, &protoEntry{id: id})
 		}
 	}
 	return out
 }
 
-func contains(set []handle, h handle) bool { return index(set, h) >= 0 }
+// lookup answers membership in a list of handles: by scanning a small one,
+// through a map for a large one.
+type lookup struct {
+	list []handle
+	m    map[handle]struct{}
+}
 
-func index(set []handle, h handle) int {
-	for i, x := range set {
-		if x == h {
-			return i
+func makeLookup(list []handle) lookup {
+	l := lookup{list: list}
+	if len(list) > smallSet {
+		l.m = make(map[handle]struct{}, len(list))
+		for _, h := range list {
+			l.m[h] = struct{}{}
 		}
 	}
-	return -1
+	return l
 }
+
+func (l lookup) has(h handle) bool {
+	if l.m != nil {
+		_, ok := l.m[h]
+		return ok
+	}
+	return slices.Contains(l.list, h)
+}
+
+// entryCost is what one protocol entry is charged against a budget.
+func entryCost(h handle) int { return len(h.id) + EntryOverhead }
 
 func values(set []handle) []protocol.ID {
 	if set == nil {
@@ -548,7 +978,7 @@ func values(set []handle) []protocol.ID {
 	}
 	out := make([]protocol.ID, len(set))
 	for i, h := range set {
-		out[i] = h.Value()
+		out[i] = h.id
 	}
 	return out
 }

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"unique"
 	"unsafe"
 
 	"github.com/benbjohnson/clock"
@@ -220,7 +219,7 @@ func TestSweepFreesExpiredPeers(t *testing.T) {
 	require.Eventually(t, func() bool {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
-		return len(s.peers) == 1 && s.retainedCount == 0 && len(s.supporting[unique.Make(kad)]) == 1
+		return len(s.peers) == 1 && s.retainedCount == 0 && len(s.table[kad].peers) == 1
 	}, 10*time.Second, time.Millisecond, "expired peers freed, the live one kept")
 }
 
@@ -326,12 +325,12 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for h, list := range s.supporting {
-		for i, ps := range list {
+	for _, h := range s.table {
+		for i, ps := range h.peers {
 			assert.Same(t, ps, s.peers[ps.id], "index entry for a dropped peer")
-			j := index(ps.union, h)
+			j := ps.union.find(h)
 			require.GreaterOrEqual(t, j, 0, "index entry without a set entry")
-			assert.Equal(t, int32(i), ps.pos[j], "position kept in step")
+			assert.Equal(t, int32(i), ps.union.pos[j], "position kept in step")
 		}
 	}
 	retained := 0
@@ -342,8 +341,8 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	assert.Equal(t, retained, s.retainedCount, "retained count kept in step")
 	for _, ps := range s.peers {
-		for j, h := range ps.union {
-			assert.Same(t, ps, s.supporting[h][ps.pos[j]], "set entry without an index entry")
+		for j, h := range ps.union.list {
+			assert.Same(t, ps, h.peers[ps.union.pos[j]], "set entry without an index entry")
 		}
 	}
 }

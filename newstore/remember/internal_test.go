@@ -141,7 +141,7 @@ func TestRestoreVerifiesRecordsAndKeepsOrder(t *testing.T) {
 		{ID: h.ID(), Addrs: addr("/ip4/10.0.0.4/tcp/4001")},
 	}
 	var buf bytes.Buffer
-	sw, err := newstore.NewSnapshotWriter(&buf, taken)
+	sw, err := newstore.NewSnapshotWriterOfKind(&buf, newstore.KindRememberedPeers, taken)
 	require.NoError(t, err)
 	for _, e := range entries {
 		require.NoError(t, sw.WritePeer(e))
@@ -161,11 +161,28 @@ func TestRestoreVerifiesRecordsAndKeepsOrder(t *testing.T) {
 	require.Equal(t, r.cfg.halfLife, r.peers[honest.id].connectedFor, "a loaded peer carries one half-life of credit")
 }
 
+func TestRestoreRefusesAnAddressBookSnapshot(t *testing.T) {
+	_, r := attached(t)
+	p := newIdentity(t)
+	var buf bytes.Buffer
+	sw, err := newstore.NewSnapshotWriter(&buf, time.Now()) // an address book's
+	require.NoError(t, err)
+	require.NoError(t, sw.WritePeer(&newstore.PeerEntry{ID: p.id, Addrs: []newstore.AddrEntry{{Addr: ma.StringCast("/ip4/10.0.0.1/tcp/1"), TTL: time.Hour, Expires: time.Now()}}}))
+	require.NoError(t, sw.Close())
+
+	err = savedSet{r}.Restore(bytes.NewReader(buf.Bytes()))
+	require.ErrorIs(t, err, newstore.ErrWrongKind)
+	require.ErrorContains(t, err, "address book, not remembered peers")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	require.Empty(t, r.loaded, "nothing loaded from the wrong kind")
+}
+
 func TestRestoreLeavesStateUnchangedOnCorruption(t *testing.T) {
 	_, r := attached(t)
 	p := newIdentity(t)
 	var buf bytes.Buffer
-	sw, err := newstore.NewSnapshotWriter(&buf, time.Now())
+	sw, err := newstore.NewSnapshotWriterOfKind(&buf, newstore.KindRememberedPeers, time.Now())
 	require.NoError(t, err)
 	require.NoError(t, sw.WritePeer(&newstore.PeerEntry{ID: p.id, Addrs: []newstore.AddrEntry{{Addr: ma.StringCast("/ip4/10.0.0.1/tcp/1"), TTL: time.Hour, Expires: time.Now()}}}))
 	require.NoError(t, sw.Close())
@@ -221,7 +238,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 func TestRestoreKeepsAtMostMaxPeers(t *testing.T) {
 	_, r := attached(t, WithMaxPeers(2))
 	var buf bytes.Buffer
-	sw, err := newstore.NewSnapshotWriter(&buf, time.Now())
+	sw, err := newstore.NewSnapshotWriterOfKind(&buf, newstore.KindRememberedPeers, time.Now())
 	require.NoError(t, err)
 	var want []peer.ID
 	for i := range 5 {
@@ -246,7 +263,7 @@ func TestRestoreKeepsAtMostMaxPeers(t *testing.T) {
 // it loads is a valid, dialable, bounded set.
 func FuzzRestore(f *testing.F) {
 	var good bytes.Buffer
-	sw, err := newstore.NewSnapshotWriter(&good, time.Now())
+	sw, err := newstore.NewSnapshotWriterOfKind(&good, newstore.KindRememberedPeers, time.Now())
 	require.NoError(f, err)
 	ident := newIdentity(f)
 	addr := ma.StringCast("/ip4/10.0.0.1/tcp/4001")

@@ -378,7 +378,7 @@ type savedSet struct{ r *Rememberer }
 func (s savedSet) Snapshot(w io.Writer) error {
 	now := time.Now()
 	chosen := s.r.choose(now)
-	sw, err := newstore.NewSnapshotWriter(w, now)
+	sw, err := newstore.NewSnapshotWriterOfKind(w, newstore.KindRememberedPeers, now)
 	if err != nil {
 		return fmt.Errorf("starting snapshot: %w", err)
 	}
@@ -412,6 +412,9 @@ func (s savedSet) Snapshot(w io.Writer) error {
 func (s savedSet) Restore(rd io.Reader) error {
 	r := s.r
 	sr, err := newstore.NewSnapshotReader(rd)
+	if err == nil {
+		err = sr.Expect(newstore.KindRememberedPeers)
+	}
 	if err != nil {
 		return fmt.Errorf("reading saved peers: %w", err)
 	}

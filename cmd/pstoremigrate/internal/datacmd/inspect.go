@@ -62,6 +62,10 @@ type LegacyReport struct {
 	Counts
 	// PrivKeys counts the private keys stored in clear text.
 	PrivKeys int `json:"private_keys_in_clear_text"`
+	// PrivKeysInFiles counts the private keys deleted from the key space
+	// whose bytes are still readable in the datastore's files (until a
+	// compaction); -1 when the backend's files cannot be checked.
+	PrivKeysInFiles int `json:"private_keys_deleted_but_in_files"`
 	// PeersWithProtocols counts the peers with a stored protocol set;
 	// Protocols says how many peers advertised each protocol.
 	PeersWithProtocols int                 `json:"peers_with_protocols"`
@@ -76,6 +80,9 @@ type LegacyReport struct {
 
 // SnapshotReport is the content of a snapshot.
 type SnapshotReport struct {
+	// Contents is what the header says the entries are: "address book"
+	// or "remembered peers".
+	Contents string `json:"contents"`
 	Counts
 	Taken time.Time `json:"taken"`
 }
@@ -116,6 +123,16 @@ func Inspect(ctx context.Context, path string) (*Report, error) {
 			return nil, fmt.Errorf("%s datastore %s: %w", d.Backend, path, err)
 		}
 	}
+	if r.Legacy != nil {
+		inFiles, known, err := privKeysInFiles(path, d.Backend)
+		if err != nil {
+			return nil, fmt.Errorf("%s datastore %s: %w", d.Backend, path, err)
+		}
+		r.Legacy.PrivKeysInFiles = -1
+		if known {
+			r.Legacy.PrivKeysInFiles = max(0, len(inFiles)-r.Legacy.PrivKeys)
+		}
+	}
 	if layout.Compat {
 		sink := newstore.NewDatastoreSink(d, pstoreds.SnapshotPrefix)
 		err := sink.Load(ctx, func(rd io.Reader) error {
@@ -151,7 +168,7 @@ func readSnapshot(rd io.Reader, now time.Time) (*SnapshotReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SnapshotReport{Taken: sr.Taken()}
+	s := &SnapshotReport{Taken: sr.Taken(), Contents: sr.Kind().String()}
 	for {
 		e, err := sr.Next()
 		if err == io.EOF {
@@ -249,6 +266,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		} else {
 			fmt.Fprintf(tw, "\ncompat/pstoreds snapshot\t\n")
 		}
+		fmt.Fprintf(tw, "  holds\t%s\n", s.Contents)
 		fmt.Fprintf(tw, "  taken\t%s\n", s.Taken.UTC().Format(time.RFC3339))
 		writeCounts(tw, s.Counts)
 	}
@@ -264,6 +282,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if l.Corrupt > len(l.Errors) {
 			fmt.Fprintf(w, "  ... and %d more\n", l.Corrupt-len(l.Errors))
 		}
+	}
+	if l := r.Legacy; l != nil && l.PrivKeysInFiles > 0 {
+		fmt.Fprintf(w, "\n%d private keys still readable in the files; run 'pstoremigrate data scrub %s'.\n", l.PrivKeysInFiles, r.Path)
+	}
+	if l := r.Legacy; l != nil && l.PrivKeysInFiles < 0 {
+		fmt.Fprintf(w, "\nCannot read %s's files to check for deleted private keys still in them; 'pstoremigrate data scrub %s' compacts them away.\n", r.Backend, r.Path)
 	}
 	if r.Legacy != nil && r.Legacy.PrivKeys > 0 {
 		fmt.Fprintf(w, "\nRun 'pstoremigrate data scrub %s' to delete the private keys.\n", r.Path)

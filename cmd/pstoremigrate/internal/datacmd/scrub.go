@@ -29,6 +29,12 @@ type ScrubResult struct {
 	Backend Backend       `json:"backend"`
 	DryRun  bool          `json:"dry_run"`
 	Removed []RemovedPriv `json:"removed"`
+	// InFiles counts private keys deleted earlier whose bytes were still in
+	// the files (-1: the backend's files cannot be checked); the scrub's
+	// compaction removes them.
+	InFiles int `json:"deleted_but_in_files"`
+	// Compacted tells that the datastore was compacted.
+	Compacted bool `json:"compacted"`
 }
 
 // RemovedPriv is one private key entry.
@@ -57,8 +63,22 @@ func Scrub(ctx context.Context, dir string, opts ...ScrubOption) (*ScrubResult, 
 	res, err := withDatastore(dir, true, func(d *Datastore) (*ScrubResult, error) {
 		return listPrivKeys(ctx, d, cfg)
 	})
-	if err != nil || cfg.dryRun || len(res.Removed) == 0 {
-		return res, err
+	if err != nil {
+		return nil, err
+	}
+	inFiles, known, err := privKeysInFiles(dir, res.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("%s datastore %s: %w", res.Backend, dir, err)
+	}
+	res.InFiles = -1
+	if known {
+		res.InFiles = max(0, len(inFiles)-len(res.Removed))
+	}
+	// Keys deleted before (by an older scrub, or a compat/pstoreds that
+	// could not compact) are gone from the key space but not the files:
+	// compact for them too, and whenever the files cannot be checked.
+	if cfg.dryRun || (len(res.Removed) == 0 && res.InFiles == 0) {
+		return res, nil
 	}
 	return withDatastore(dir, false, func(d *Datastore) (*ScrubResult, error) {
 		return deletePrivKeys(ctx, d, res)
@@ -111,6 +131,7 @@ func deletePrivKeys(ctx context.Context, d *Datastore, listed *ScrubResult) (*Sc
 	if err := d.Compact(ctx); err != nil {
 		return nil, err
 	}
+	listed.Compacted = true
 	return listed, nil
 }
 
@@ -145,6 +166,15 @@ func (r *ScrubResult) WriteText(w io.Writer) error {
 			fmt.Fprintf(w, "%s %s\n", verb, k.Key)
 		}
 	}
-	_, err := fmt.Fprintf(w, "%s %d private keys from %s datastore %s\n", verb, len(r.Removed), r.Backend, r.Path)
-	return err
+	if _, err := fmt.Fprintf(w, "%s %d private keys from %s datastore %s\n", verb, len(r.Removed), r.Backend, r.Path); err != nil {
+		return err
+	}
+	if r.InFiles > 0 {
+		fmt.Fprintf(w, "%d private keys deleted earlier were still readable in the files\n", r.InFiles)
+	}
+	if r.Compacted {
+		_, err := fmt.Fprintf(w, "compacted the datastore, so deleted values leave its files\n")
+		return err
+	}
+	return nil
 }

@@ -1,0 +1,222 @@
+package protocols
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// hostileSet is n distinct 40-byte protocols no honest peer speaks.
+func hostileSet(tag string, n int) []protocol.ID {
+	out := make([]protocol.ID, n)
+	for i := range out {
+		out[i] = protocol.ID(fmt.Sprintf("/h/%s/%0*d", tag, 40-4-len(tag), i))
+	}
+	return out
+}
+
+// checkConsistent asserts what every operation must keep true: the counts,
+// the byte charges and the index agree with the connections' sets.
+func checkConsistent(t *testing.T, s *Store) {
+	t.Helper()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	retainedBytes, retained := 0, 0
+	for _, ps := range s.peers {
+		require.NotNil(t, ps.union, "peer %s without a union", ps.id)
+		if len(ps.conns) == 0 {
+			retained++
+			retainedBytes += ps.bytes
+			assert.LessOrEqual(t, ps.bytes, s.maxRetainedBytesPerPeer)
+		} else {
+			assert.LessOrEqual(t, ps.bytes, s.maxBytesPerPeer)
+		}
+		bytes := 0
+		want := map[handle]int32{}
+		for _, cs := range ps.conns {
+			assert.Same(t, cs, s.conns[cs.conn])
+			assert.Same(t, cs, s.connList[cs.slot])
+			for _, h := range cs.set.list {
+				want[h]++
+				bytes += entryCost(h)
+			}
+		}
+		if len(ps.conns) > 0 {
+			assert.Equal(t, bytes, ps.bytes, "peer %s charge", ps.id)
+			require.Len(t, ps.union.list, len(want), "union of %s", ps.id)
+			for i, h := range ps.union.list {
+				if ps.counted {
+					assert.Equal(t, want[h], ps.union.count[i], "count of %s", h.id)
+				} else {
+					assert.Len(t, ps.conns, 1)
+				}
+			}
+		}
+		for i, h := range ps.union.list {
+			assert.Equal(t, i, ps.union.find(h))
+			assert.Same(t, ps, h.peers[ps.union.pos[i]], "set entry without an index entry")
+			assert.Same(t, h, s.table[h.id], "set entry not interned")
+		}
+	}
+	assert.Equal(t, retained, s.retainedCount)
+	assert.Equal(t, retainedBytes, s.retainedBytes)
+	assert.Len(t, s.connList, len(s.conns))
+	for id, h := range s.table {
+		assert.Equal(t, id, h.id)
+		assert.NotEmpty(t, h.peers, "an entry no union has is freed")
+		for i, ps := range h.peers {
+			assert.Same(t, ps, s.peers[ps.id], "index entry for a dropped peer")
+			j := ps.union.find(h)
+			require.GreaterOrEqual(t, j, 0, "index entry without a set entry")
+			assert.Equal(t, int32(i), ps.union.pos[j])
+		}
+	}
+}
+
+func TestHostilePeerStaysWithinItsBudget(t *testing.T) {
+	s, _ := newMockStore(t)
+	honest := newConn(peerB)
+	s.Identified(honest, []protocol.ID{kad, ping})
+	var conns []*fakeConn
+	for i := range 16 {
+		c := newConn(peerA)
+		conns = append(conns, c)
+		s.Identified(c, append(hostileSet(fmt.Sprint(i), DefaultMaxProtocolsPerConn), kad))
+	}
+	checkConsistent(t, s)
+	s.mu.RLock()
+	charged := s.peers[peerA].bytes
+	s.mu.RUnlock()
+	assert.LessOrEqual(t, charged, DefaultMaxBytesPerPeer)
+	assert.Greater(t, s.Dropped(), uint64(15*DefaultMaxProtocolsPerConn), "what is over the budget is counted")
+	assert.Contains(t, s.PeerProtocols(peerA), protocol.ID(hostileSet("0", 1)[0]), "the first connection's set is kept")
+	assert.ElementsMatch(t, []peer.ID{peerB}, s.PeersSupporting(ping), "an honest peer is untouched")
+
+	// A push that replaces one connection's set frees its budget for the new one.
+	s.Updated(peerA, hostileSet("new", 100), hostileSet("0", DefaultMaxProtocolsPerConn))
+	s.Identified(conns[0], hostileSet("new", 100))
+	checkConsistent(t, s)
+	assert.Contains(t, s.ConnProtocols(conns[0]), hostileSet("new", 1)[0])
+
+	for _, c := range conns {
+		s.ConnClosed(c)
+	}
+	checkConsistent(t, s)
+	s.mu.RLock()
+	charged = s.peers[peerA].bytes
+	s.mu.RUnlock()
+	assert.LessOrEqual(t, charged, DefaultMaxRetainedBytesPerPeer, "a retained set is cut to its budget")
+	assert.NotEmpty(t, s.PeerProtocols(peerA))
+}
+
+func TestRetainedBytesBudgetDropsLongestDisconnected(t *testing.T) {
+	const per = 40 + EntryOverhead
+	s, mock := newMockStore(t, WithMaxRetainedBytes(25*per), WithSweepInterval(time.Hour))
+	for i := range 3 {
+		c := newConn(peer.ID(fmt.Sprint("p", i)))
+		s.Identified(c, hostileSet(fmt.Sprint(i), 10))
+		s.ConnClosed(c)
+		mock.Add(time.Second)
+	}
+	assert.Nil(t, s.PeerProtocols("p0"), "the longest-disconnected goes first")
+	assert.Len(t, s.PeerProtocols("p1"), 10)
+	assert.Len(t, s.PeerProtocols("p2"), 10)
+	checkConsistent(t, s)
+}
+
+func TestOrdinaryPeersKeepEverything(t *testing.T) {
+	// A peer with many connections, each advertising a large honest set,
+	// loses nothing to the budgets.
+	s, _ := newMockStore(t)
+	honest := hostileSet("honest", 60)
+	for range 8 {
+		s.Identified(newConn(peerA), honest)
+	}
+	assert.Len(t, s.PeerProtocols(peerA), 60)
+	assert.Zero(t, s.Dropped())
+}
+
+func TestRandomEventsKeepCountsAndIndexInStep(t *testing.T) {
+	s, mock := newMockStore(t, WithMaxBytesPerPeer(40*(20+EntryOverhead)), WithMaxRetainedBytesPerPeer(12*(20+EntryOverhead)),
+		WithMaxRetainedPeers(5), WithSweepInterval(time.Hour))
+	rng := rand.New(rand.NewPCG(1, 2))
+	pool := make([]protocol.ID, 80)
+	for i := range pool {
+		pool[i] = protocol.ID(fmt.Sprintf("/p/%016d", i)) // 19 bytes
+	}
+	pick := func(n int) []protocol.ID {
+		out := make([]protocol.ID, rng.IntN(n))
+		for i := range out {
+			out[i] = pool[rng.IntN(len(pool))]
+		}
+		return out
+	}
+	var conns []*fakeConn
+	for range 800 {
+		p := peer.ID(fmt.Sprint("p", rng.IntN(8)))
+		switch rng.IntN(7) {
+		case 0, 1:
+			c := newConn(p)
+			conns = append(conns, c)
+			s.Identified(c, pick(50))
+		case 2:
+			if len(conns) > 0 {
+				c := conns[rng.IntN(len(conns))]
+				s.Identified(c, pick(50))
+			}
+		case 3:
+			s.Updated(p, pick(5), pick(5))
+		case 4:
+			if len(conns) > 0 {
+				i := rng.IntN(len(conns))
+				s.ConnClosed(conns[i])
+				conns = append(conns[:i], conns[i+1:]...)
+			}
+		case 5:
+			mock.Add(10 * time.Second)
+			s.sweep()
+		case 6:
+			if rng.IntN(10) == 0 {
+				s.RemovePeer(p)
+			}
+		}
+		checkConsistent(t, s)
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+func TestMemoryComesBackAfterChurn(t *testing.T) {
+	s, mock := newMockStore(t, WithGracePeriod(time.Minute), WithSweepInterval(time.Hour))
+	var conns []*fakeConn
+	for i := range 1500 {
+		p := peer.ID(fmt.Sprint("churn", i))
+		c1, c2 := newConn(p), newConn(p)
+		conns = append(conns, c1, c2)
+		s.Identified(c1, hostileSet(fmt.Sprint(i), 40))
+		s.Identified(c2, append(hostileSet(fmt.Sprint(i), 20), kad))
+		s.Updated(p, []protocol.ID{ping}, []protocol.ID{kad})
+	}
+	for _, c := range conns {
+		s.ConnClosed(c)
+	}
+	mock.Add(time.Minute)
+	s.sweep()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	assert.Empty(t, s.peers)
+	assert.Empty(t, s.table)
+	assert.Nil(t, s.retained, "the drained queue lets its array go")
+	assert.Zero(t, s.retainedBytes)
+	assert.Zero(t, s.peakPeers, "the emptied peer map was rebuilt")
+	assert.Zero(t, s.peakTable, "the emptied table was rebuilt")
+	assert.Zero(t, s.peakConns, "the emptied connection map was rebuilt")
+	assert.Zero(t, cap(s.connList), "the emptied connection list was given back")
+}
