@@ -8,7 +8,7 @@ import (
 
 // WithMetricsTracer exports the store's metrics through t (see
 // newstore.MetricsTracer): peers, values and bytes held, what the caps
-// refused; nil exports nothing.
+// and byte budgets refused or dropped, by reason; nil exports nothing.
 func WithMetricsTracer(t *newstore.MetricsTracer) Option {
 	return func(s *Store) {
 		s.stopTracking()

@@ -8,7 +8,8 @@ import (
 
 // WithMetricsTracer exports the store's metrics through t (see
 // newstore.MetricsTracer): peers and bytes held, retained peers evicted,
-// protocols over the per-connection cap; nil exports nothing.
+// and the protocols a cap or byte budget left out, by reason (together they
+// are Dropped); nil exports nothing.
 func WithMetricsTracer(t *newstore.MetricsTracer) Option {
 	return func(s *Store) {
 		s.stopTracking()
