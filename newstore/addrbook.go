@@ -15,6 +15,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/record"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/pstoremigrate/pstoremigrate/newstore/internal/background"
 )
 
 // ErrTooManyRecords is returned by ConsumePeerRecord when the record cap is
@@ -44,9 +46,19 @@ type AddrBook struct {
 
 	subs *addrSubs
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	closed sync.Once
+	// online holds the peers the book knows to be connected (see Attach);
+	// their AfterDisconnect addresses do not expire. onlineHigh is the most
+	// it held since it was last rebuilt, to give back a crowd's memory.
+	online     map[peer.ID]struct{}
+	onlineHigh int
+	// syncMu orders connectedness updates (see syncConnectedness).
+	syncMu sync.Mutex
+	feeds  background.Feeds
+
+	cancel  context.CancelFunc
+	done    chan struct{}
+	closed  sync.Once
+	untrack func()
 }
 
 var (
@@ -124,13 +136,17 @@ func (ps *peerState) dropEmptyExtra() {
 	}
 }
 
+// addrEntry is one address. A negative ttl marks an address whose TTL, -ttl,
+// counts from its peer's last disconnect (AddAddrsAfterDisconnect): its
+// expiry is saturated while the peer is connected. The sign spares every
+// address a flag.
 type addrEntry struct {
 	addr   ma.Multiaddr
 	ttl    time.Duration
 	expiry int64 // unix nanoseconds, saturated for permanent and connected TTLs
 }
 
-func (e addrEntry) connected() bool        { return isConnectedTTL(e.ttl) }
+func (e addrEntry) connected() bool        { return connectedClass(e.ttl, e.expiry) }
 func (e addrEntry) expired(now int64) bool { return now >= e.expiry }
 func (e addrEntry) expiresAt() int64       { return e.expiry }
 
@@ -141,7 +157,7 @@ type pendingAddr struct {
 	expiry int64
 }
 
-func (e pendingAddr) connected() bool        { return isConnectedTTL(e.ttl) }
+func (e pendingAddr) connected() bool        { return connectedClass(e.ttl, e.expiry) }
 func (e pendingAddr) expired(now int64) bool { return now >= e.expiry }
 func (e pendingAddr) expiresAt() int64       { return e.expiry }
 
@@ -183,6 +199,13 @@ func (ps *peerState) numAddrs() int { return len(ps.addrs) + len(ps.pendingAddrs
 // never expire and are not counted against the unconnected caps.
 func isConnectedTTL(ttl time.Duration) bool { return ttl >= peerstore.ConnectedAddrTTL }
 
+// connectedClass says whether an address with this ttl and expiry is outside
+// the unconnected caps: permanent and connected TTLs, and AfterDisconnect
+// addresses of a connected peer.
+func connectedClass(ttl time.Duration, expiry int64) bool {
+	return isConnectedTTL(ttl) || (ttl < 0 && expiry == math.MaxInt64)
+}
+
 // expiryAt adds ttl to now, saturating instead of overflowing.
 func expiryAt(now int64, ttl time.Duration) int64 {
 	if ttl > 0 && now > math.MaxInt64-int64(ttl) {
@@ -208,17 +231,22 @@ func New(opts ...Option) (*AddrBook, error) {
 		cancel: cancel,
 		done:   make(chan struct{}),
 	}
+	ab.untrack = cfg.tracer.Track(StoreAddrBook, ab.stats)
 	go ab.collect(ctx)
 	return ab, nil
 }
 
-// Close stops the collector. The book stays readable.
+// Close stops the collector and what Attach started. The book stays
+// readable.
 func (ab *AddrBook) Close() error {
+	var err error
 	ab.closed.Do(func() {
+		err = ab.feeds.Close()
+		ab.untrack()
 		ab.cancel()
 		<-ab.done
 	})
-	return nil
+	return err
 }
 
 func (ab *AddrBook) now() int64 { return ab.cfg.clock.Now().UnixNano() }
@@ -446,10 +474,16 @@ func (ab *AddrBook) addAddrsLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Dur
 	if ttl <= 0 {
 		return
 	}
-	if !isConnectedTTL(ttl) && ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs {
+	ab.addEntriesLocked(p, addrs, ttl, expiryAt(now, ttl))
+}
+
+// addEntriesLocked adds addrs with the internal ttl and expiry (see
+// addrEntry), merging them into the addresses p already has.
+func (ab *AddrBook) addEntriesLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Duration, exp int64) {
+	if !connectedClass(ttl, exp) && ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs {
+		ab.cfg.tracer.Dropped(StoreAddrBook, "max_unconnected_addrs", len(addrs))
 		return
 	}
-	exp := expiryAt(now, ttl)
 	var ps *peerState
 	for _, a := range addrs {
 		addr, ok := normalize(p, a)
@@ -465,12 +499,7 @@ func (ab *AddrBook) addAddrsLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Dur
 		if i := findAddr(ps.addrs, addr); i >= 0 {
 			e := &ps.addrs[i]
 			wasConnected := e.connected()
-			if ttl > e.ttl {
-				e.ttl = ttl
-			}
-			if exp > e.expiry {
-				e.expiry = exp
-			}
+			e.ttl, e.expiry = combine(e.ttl, e.expiry, ttl, exp)
 			ab.recountLocked(wasConnected, e.connected())
 			continue
 		}
@@ -484,11 +513,12 @@ func (ab *AddrBook) addAddrsLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Dur
 // insertLocked adds a new address to p, within the per-peer cap, and
 // announces it to AddrStream subscribers.
 func (ab *AddrBook) insertLocked(p peer.ID, ps *peerState, addr ma.Multiaddr, ttl time.Duration, exp int64) {
-	if !ab.makeRoomLocked(ps, ttl) {
+	connected := connectedClass(ttl, exp)
+	if !ab.makeRoomLocked(ps, connected) {
 		return
 	}
 	ps.addrs = append(ps.addrs, addrEntry{addr: addr, ttl: ttl, expiry: exp})
-	if !isConnectedTTL(ttl) {
+	if !connected {
 		ab.unconnAddr++
 	}
 	ab.subs.broadcast(p, addr)
@@ -505,11 +535,12 @@ func (ab *AddrBook) recountLocked(wasConnected, isConnected bool) {
 	}
 }
 
-// makeRoomLocked enforces the per-peer cap before a new address with ttl is
-// added: it evicts the unconnected address that expires first, and reports
-// false when every address is held by a connection.
-func (ab *AddrBook) makeRoomLocked(ps *peerState, ttl time.Duration) bool {
-	if isConnectedTTL(ttl) || ab.cfg.maxAddrsPerPeer <= 0 {
+// makeRoomLocked enforces the per-peer cap before a new address (of the
+// connected class or not) is added: it evicts the unconnected address that
+// expires first, and reports false when every address is held by a
+// connection.
+func (ab *AddrBook) makeRoomLocked(ps *peerState, connected bool) bool {
+	if connected || ab.cfg.maxAddrsPerPeer <= 0 {
 		return true
 	}
 	n, victim := evictionVictim(ps.addrs)
@@ -517,9 +548,11 @@ func (ab *AddrBook) makeRoomLocked(ps *peerState, ttl time.Duration) bool {
 		return true
 	}
 	if victim < 0 {
+		ab.cfg.tracer.Dropped(StoreAddrBook, "max_addrs_per_peer", 1)
 		return false
 	}
 	ab.removeAtLocked(ps, victim)
+	ab.cfg.tracer.Evicted(StoreAddrBook, 1)
 	return true
 }
 
@@ -599,7 +632,7 @@ func (ab *AddrBook) UpdateAddrs(p peer.ID, oldTTL time.Duration, newTTL time.Dur
 	}
 	for i := 0; i < len(ps.addrs); {
 		e := &ps.addrs[i]
-		if e.ttl != oldTTL {
+		if e.ttl != oldTTL || e.ttl < 0 {
 			i++
 			continue
 		}
@@ -726,6 +759,7 @@ func (ab *AddrBook) storeRecordLocked(p peer.ID, raw []byte, seq uint64, addrs [
 		return false, nil
 	}
 	if !had && ab.records >= ab.cfg.maxSignedRecords {
+		ab.cfg.tracer.Dropped(StoreAddrBook, "max_signed_records", 1)
 		return false, ErrTooManyRecords
 	}
 	if ps == nil {

@@ -34,6 +34,11 @@ const RestoredConnectedAddrTTL = 15 * time.Minute
 // a peer the format cannot hold (its ID is not a valid multihash), with a
 // warning in the log.
 func (ab *AddrBook) Snapshot(w io.Writer) error {
+	return ab.snapshot(w, nil)
+}
+
+// snapshot writes the book, then what more writes, before the trailer.
+func (ab *AddrBook) snapshot(w io.Writer, more func(*SnapshotWriter) error) error {
 	now := ab.cfg.clock.Now()
 	sw, err := NewSnapshotWriter(w, now)
 	if err != nil {
@@ -80,6 +85,11 @@ func (ab *AddrBook) Snapshot(w io.Writer) error {
 			}
 		}
 	}
+	if more != nil {
+		if err := more(sw); err != nil {
+			return fmt.Errorf("newstore: snapshot: %w", err)
+		}
+	}
 	if err := sw.Close(); err != nil {
 		return fmt.Errorf("newstore: snapshot: %w", err)
 	}
@@ -120,7 +130,7 @@ func entryOf(p peer.ID, ps *peerState, now int64, arena []AddrEntry) (PeerEntry,
 			if a.expired(now) || len(e.Addrs) == live {
 				continue
 			}
-			e.Addrs = append(e.Addrs, AddrEntry{Addr: a.addr, TTL: a.ttl, Expires: expiryTime(a.expiry)})
+			e.Addrs = append(e.Addrs, snapshotAddr(AddrEntry{Addr: a.addr}, a.ttl, a.expiry))
 		}
 		// Addresses never parsed since a restore go out as they came in.
 		for i := range ps.pendingAddrs() {
@@ -128,12 +138,22 @@ func entryOf(p peer.ID, ps *peerState, now int64, arena []AddrEntry) (PeerEntry,
 			if a.expired(now) || len(e.Addrs) == live {
 				continue
 			}
-			e.Addrs = append(e.Addrs, AddrEntry{raw: a.raw, TTL: a.ttl, Expires: expiryTime(a.expiry)})
+			e.Addrs = append(e.Addrs, snapshotAddr(AddrEntry{raw: a.raw}, a.ttl, a.expiry))
 		}
 		// A record is meaningless without addresses: it goes with them.
 		e.Record = ps.record
 	}
 	return e, arena[:len(arena)+len(e.Addrs)]
+}
+
+// snapshotAddr fills in e's TTL and expiry from the internal ttl and expiry
+// (see addrEntry).
+func snapshotAddr(e AddrEntry, ttl time.Duration, expiry int64) AddrEntry {
+	e.TTL, e.Expires = ttl, expiryTime(expiry)
+	if ttl < 0 {
+		e.TTL, e.AfterDisconnect = -ttl, true
+	}
+	return e
 }
 
 func expiryTime(nanos int64) time.Time {
@@ -168,12 +188,19 @@ var ErrInvalidEntry = errors.New("invalid snapshot entry")
 // checksums guard the bytes since; the next ConsumePeerRecord of that peer
 // reads the restored one's sequence number.
 func (ab *AddrBook) Restore(r io.Reader) error {
+	_, err := ab.restore(r)
+	return err
+}
+
+// restore is Restore that also returns the snapshot's per-peer data, read
+// and verified with the rest before the book changed.
+func (ab *AddrBook) restore(r io.Reader) ([]DataEntry, error) {
 	sr, err := NewSnapshotReader(r)
 	if err == nil {
 		err = sr.Expect(KindAddrBook)
 	}
 	if err != nil {
-		return fmt.Errorf("newstore: restore: %w", err)
+		return nil, fmt.Errorf("newstore: restore: %w", err)
 	}
 	staged := &AddrBook{cfg: ab.cfg, peers: make(map[peer.ID]*peerState), subs: newAddrSubs()}
 	now := ab.now()
@@ -183,22 +210,29 @@ func (ab *AddrBook) Restore(r io.Reader) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("newstore: restore: %w", err)
+			return nil, fmt.Errorf("newstore: restore: %w", err)
 		}
 		if err := staged.stageEntry(e, now); err != nil {
-			return fmt.Errorf("newstore: restore: peer %s: %w", e.ID, err)
+			return nil, fmt.Errorf("newstore: restore: peer %s: %w", e.ID, err)
 		}
 	}
 	ab.mu.Lock()
 	defer ab.mu.Unlock()
 	if len(ab.peers) == 0 && ab.subs.empty() {
 		ab.peers, ab.unconnAddr, ab.records, ab.listed = staged.peers, staged.unconnAddr, staged.records, staged.listed
-		return nil
+	} else {
+		for p, ps := range staged.peers {
+			ab.mergeLocked(p, ps, now)
+		}
 	}
-	for p, ps := range staged.peers {
-		ab.mergeLocked(p, ps, now)
+	// Restored AfterDisconnect addresses count down as if their peers had
+	// just disconnected; the peers already connected hold them again.
+	for p := range ab.online {
+		if _, ok := staged.peers[p]; ok {
+			ab.holdLocked(p, now)
+		}
 	}
-	return nil
+	return sr.Data(), nil
 }
 
 // stageEntry validates e and adds it to a book no one else sees yet.
@@ -246,9 +280,24 @@ func (ab *AddrBook) stageEntry(e *PeerEntry, now int64) error {
 	return nil
 }
 
-// restoredTTL maps a snapshot address to the TTL and expiry it gets now, or
-// reports that it has expired.
+// restoredTTL maps a snapshot address to the internal TTL and expiry (see
+// addrEntry) it gets now, or reports that it has expired. An AfterDisconnect
+// address of a peer connected at snapshot time counts from now, as if the
+// peer had just disconnected: the connection did not survive the restart.
 func restoredTTL(a AddrEntry, now int64) (time.Duration, int64, bool) {
+	if a.AfterDisconnect {
+		if a.TTL <= 0 {
+			return 0, 0, false
+		}
+		exp := expiryAt(now, a.TTL)
+		if !a.Expires.IsZero() {
+			exp = a.Expires.UnixNano()
+		}
+		if exp <= now {
+			return 0, 0, false
+		}
+		return -a.TTL, exp, true
+	}
 	switch {
 	case a.TTL == peerstore.PermanentAddrTTL:
 		return a.TTL, math.MaxInt64, true
@@ -298,14 +347,14 @@ func (ab *AddrBook) mergeLocked(p peer.ID, in *peerState, now int64) {
 		if i := findAddr(ps.addrs, a.addr); i >= 0 {
 			e := &ps.addrs[i]
 			wasConnected := e.connected()
-			e.ttl, e.expiry = max(e.ttl, a.ttl), max(e.expiry, a.expiry)
+			e.ttl, e.expiry = combine(e.ttl, e.expiry, a.ttl, a.expiry)
 			ab.recountLocked(wasConnected, e.connected())
 			continue
 		}
-		if !isConnectedTTL(a.ttl) && ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs {
+		if !a.connected() && ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs {
 			continue
 		}
-		if !ab.makeRoomLocked(ps, a.ttl) {
+		if !ab.makeRoomLocked(ps, a.connected()) {
 			continue
 		}
 		ps.addrs = append(ps.addrs, a)

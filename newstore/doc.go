@@ -13,6 +13,14 @@
 // 64 unconnected addresses per peer, 1,000,000 in total, 100,000 signed
 // records (WithMaxAddrsPerPeer, WithMaxUnconnectedAddrs, WithMaxSignedRecords).
 //
+// # TTLs that count from disconnect
+//
+// AddrBook.AddAddrsAfterDisconnect adds addresses that live while their peer
+// is connected and for a TTL after its last connection closes, the
+// semantics upstream's AddAddrs callers usually mean (go-libp2p#3218).
+// AddrBook.Attach feeds the book the host's connectedness. The upstream
+// methods are unchanged.
+//
 // # Snapshots
 //
 // AddrBook.Snapshot streams the book to an io.Writer in a versioned,

@@ -29,8 +29,13 @@ type AddrEntry struct {
 	// peerstore.ConnectedAddrTTL) from ones that simply expire.
 	TTL time.Duration
 	// Expires is when the address expires; meaningless for permanent and
-	// connected addresses.
+	// connected addresses. For an AfterDisconnect address it is the zero
+	// time while the peer was connected when the snapshot was taken.
 	Expires time.Time
+	// AfterDisconnect says that TTL counts from the peer's last disconnect
+	// (AddrBook.AddAddrsAfterDisconnect) rather than from when the address
+	// was added.
+	AfterDisconnect bool
 
 	// raw is the binary multiaddr when Addr was left unparsed: the address
 	// book restores addresses without parsing them (parsing is most of a

@@ -28,12 +28,16 @@ func FuzzSnapshotReader(f *testing.F) {
 		encodeSnapshot(f, time.Time{}, makeEntries(f, 1, 1, now)),
 		encodeSnapshot(f, now, makeEntries(f, 3, 4, now)),
 		rawSnapshot(SnapshotVersion+1, 0),
+		encodeSnapshotWithData(f, now, makeEntries(f, 2, 2, now), []DataEntry{
+			{Peer: testPeerID(f, 0), Name: "score", TTL: time.Hour, Remaining: time.Minute, Value: []byte{1, 2, 3}},
+			{Peer: testPeerID(f, 9), Name: "n", Value: nil},
+		}),
 	} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, skip := range []bool{false, true} {
-			taken, entries, err := fuzzDecode(data, skip)
+			taken, entries, dataEntries, err := fuzzDecode(data, skip)
 			if err != nil {
 				var se *SnapshotError
 				require.ErrorAs(t, err, &se, "bad input must be a *SnapshotError")
@@ -45,28 +49,33 @@ func FuzzSnapshotReader(f *testing.F) {
 			}
 			// Whatever was handed out, even before an error, must
 			// survive a strict round trip unchanged.
-			reencoded := encodeSnapshot(t, taken, entries)
-			taken2, entries2, err2 := decodeSnapshot(reencoded)
+			reencoded := encodeSnapshotWithData(t, taken, entries, dataEntries)
+			taken2, entries2, data2, err2 := fuzzDecode(reencoded, false)
 			require.NoError(t, err2)
+			require.Equal(t, len(dataEntries), len(data2))
+			for i := range dataEntries {
+				a, b := dataEntries[i], data2[i]
+				require.True(t, a.Peer == b.Peer && a.Name == b.Name && a.TTL == b.TTL && a.Remaining == b.Remaining && bytes.Equal(a.Value, b.Value), "data %d: %+v != %+v", i, a, b)
+			}
 			require.True(t, taken.Equal(taken2) && taken.IsZero() == taken2.IsZero(), "taken %v != %v", taken, taken2)
 			requireSameEntries(t, entries, entries2)
 		}
 	})
 }
 
-func fuzzDecode(data []byte, skipChecksums bool) (time.Time, []PeerEntry, error) {
+func fuzzDecode(data []byte, skipChecksums bool) (time.Time, []PeerEntry, []DataEntry, error) {
 	sr, err := newSnapshotReader(bytes.NewReader(data), skipChecksums)
 	if err != nil {
-		return time.Time{}, nil, err
+		return time.Time{}, nil, nil, err
 	}
 	var out []PeerEntry
 	for {
 		e, err := sr.Next()
 		if err == io.EOF {
-			return sr.Taken(), out, nil
+			return sr.Taken(), out, sr.Data(), nil
 		}
 		if err != nil {
-			return sr.Taken(), out, err
+			return sr.Taken(), out, sr.Data(), err
 		}
 		out = append(out, *e)
 	}
@@ -98,7 +107,7 @@ func FuzzSnapshotBlocks(f *testing.F) {
 	id := []byte(testPeerID(f, 1))
 	addr := ma.StringCast("/ip4/1.2.3.4/tcp/5").Bytes()
 	var expiry [8]byte
-	goodAddr := append(append(lp(addr), 0x02), expiry[:]...)
+	goodAddr := append(append(append(lp(addr), 0x02), expiry[:]...), 0) // ttl 1ns, flags 0
 	f.Add(rawBody(id, 1, goodAddr, []byte{0, 0}), []byte{})
 	f.Add(rawBody(id, 0, []byte{0, 0}), rawBody(id, 1, goodAddr, []byte{0, 0}))
 	f.Add([]byte{0xff}, []byte{})
@@ -110,7 +119,7 @@ func FuzzSnapshotBlocks(f *testing.F) {
 			}
 		}
 		data := rawSnapshot(SnapshotVersion, uint64(len(bodies)), bodies...)
-		taken, entries, err := fuzzDecode(data, false)
+		taken, entries, _, err := fuzzDecode(data, false)
 		if err != nil {
 			require.ErrorIs(t, err, ErrCorrupt, "with every checksum right, only the structure can be wrong")
 		}

@@ -29,6 +29,7 @@ type config struct {
 	maxUnconnectedAddrs int
 	maxSignedRecords    int
 	gcInterval          time.Duration
+	tracer              *MetricsTracer
 }
 
 func defaultConfig() config {
@@ -99,6 +100,15 @@ func WithGCInterval(d time.Duration) Option {
 			return fmt.Errorf("newstore: WithGCInterval: interval must be positive, got %v", d)
 		}
 		cfg.gcInterval = d
+		return nil
+	}
+}
+
+// WithMetricsTracer exports the book's metrics through t (see
+// MetricsTracer); nil exports nothing.
+func WithMetricsTracer(t *MetricsTracer) Option {
+	return func(cfg *config) error {
+		cfg.tracer = t
 		return nil
 	}
 }

@@ -83,6 +83,12 @@ func WithErrorHandler(f func(error)) PersisterOption {
 	}
 }
 
+// WithPersisterMetrics records saves (duration, size, errors) and loads
+// through t (see MetricsTracer).
+func WithPersisterMetrics(t *MetricsTracer) PersisterOption {
+	return func(p *Persister) { p.tracer = t }
+}
+
 // Persister saves a store to a Sink periodically and on Close, and loads
 // it at start. Its methods are safe for concurrent use; saves never
 // overlap.
@@ -92,6 +98,7 @@ type Persister struct {
 	interval time.Duration
 	clock    clock.Clock
 	onError  func(error)
+	tracer   *MetricsTracer
 
 	saveMu sync.Mutex // serializes saves
 
@@ -124,7 +131,9 @@ func NewPersister(store Snapshotter, sink Sink, opts ...PersisterOption) *Persis
 // saved yet it returns an error that errors.Is ErrNoSnapshot and leaves the
 // store as it was.
 func (p *Persister) Load(ctx context.Context) error {
-	if err := p.sink.Load(ctx, p.store.Restore); err != nil {
+	err := p.sink.Load(ctx, p.store.Restore)
+	p.tracer.snapshotRestored(err)
+	if err != nil {
 		return fmt.Errorf("loading snapshot: %w", err)
 	}
 	return nil
@@ -178,7 +187,22 @@ func (p *Persister) Save(ctx context.Context) error {
 func (p *Persister) save(ctx context.Context) error {
 	p.saveMu.Lock()
 	defer p.saveMu.Unlock()
-	if err := p.sink.Save(ctx, p.store.Snapshot); err != nil {
+	if p.tracer == nil {
+		if err := p.sink.Save(ctx, p.store.Snapshot); err != nil {
+			return fmt.Errorf("saving snapshot: %w", err)
+		}
+		return nil
+	}
+	start := p.clock.Now()
+	var size int64
+	err := p.sink.Save(ctx, func(w io.Writer) error {
+		cw := &countingWriter{w: w}
+		err := p.store.Snapshot(cw)
+		size = cw.n
+		return err
+	})
+	p.tracer.snapshotSaved(p.clock.Since(start), size, err)
+	if err != nil {
 		return fmt.Errorf("saving snapshot: %w", err)
 	}
 	return nil
@@ -201,4 +225,16 @@ func (p *Persister) Close() error {
 		<-p.done
 	}
 	return p.save(context.Background())
+}
+
+// countingWriter counts the bytes of a snapshot on their way to the sink.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

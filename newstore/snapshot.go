@@ -14,7 +14,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// Snapshot format, version 2.
+// Snapshot format, version 2 (version 1 address-book snapshots are read too).
 //
 // A snapshot is a stream of peer entries between a header and a trailer, so
 // that neither side ever holds more than one entry. Integers are unsigned
@@ -27,6 +27,8 @@ import (
 //	                                text-mode mangling, as in PNG
 //	  version   = uvarint           SnapshotVersion
 //	  kind      = 1 byte            SnapshotKind: what the entries are
+//	                                (version 2 and later, never 0; version 1
+//	                                has none: see kindUnmarked)
 //	  taken     = fixed64           see "times" below
 //	  headerCRC = crc               over magic, version, kind and taken
 //	peerBlock = 'P' bodyLen body bodyCRC
@@ -40,10 +42,21 @@ import (
 //	      ttl       = zig-zag varint, nanoseconds (exact, so the sentinels
 //	                  PermanentAddrTTL and ConnectedAddrTTL survive)
 //	      expires   = fixed64, see "times"
+//	      flags     = 1 byte, version 2 and later only: bit 0 set for an
+//	                  address whose positive ttl counts from disconnect
+//	                  (AddrEntry.AfterDisconnect); other bits must be 0
 //	    pubKey  = at most MaxSnapshotPubKeyLen bytes, empty for none
 //	    record  = at most MaxSnapshotRecordLen bytes, empty for none
+//	dataBlock = 'D' bodyLen body bodyCRC   (version 2 and later; anywhere
+//	                                between the header and the end block)
+//	  bodyLen   = uvarint           at most maxDataBody
+//	  body      = idLen id nameLen name ttl remaining valueLen value
+//	    name      = 1..MaxSnapshotDataNameLen bytes, the key's persisted name
+//	    ttl       = zig-zag varint, ttlAfterDisconnect in nanoseconds, >= 0
+//	    remaining = zig-zag varint, what was left of it, 0..ttl
+//	    value     = at most MaxSnapshotDataValueLen bytes, the codec's output
 //	endBlock = 'E' peerCount totalCRC
-//	  peerCount = uvarint           number of peer blocks
+//	  peerCount = uvarint           number of peer and data blocks
 //	  totalCRC  = crc               over every byte from magic through peerCount
 //
 // Times are Unix nanoseconds as a signed 64-bit integer. math.MinInt64 stands
@@ -57,8 +70,17 @@ import (
 // the first entry is read. Any byte after the end block is corruption.
 
 // SnapshotVersion is the version of the snapshot format this package writes.
-// It reads only this version. Version 2 added the kind.
+// It reads it and version 1 (no kind, no address flags, no data blocks: an
+// address book snapshot, as this package wrote before).
+// Version 2 added the kind, the address flags byte and the data blocks.
 const SnapshotVersion = 2
+
+// snapshotVersionAddrFlags is the first version whose addresses carry a
+// flags byte (and whose header carries the kind).
+const snapshotVersionAddrFlags = 2
+
+// addrFlagAfterDisconnect marks an AddrEntry.AfterDisconnect address.
+const addrFlagAfterDisconnect = 1
 
 // SnapshotKind tells what a snapshot's entries are, so that one kind is
 // never taken for another: the same entry format carries an address book
@@ -70,6 +92,11 @@ const (
 	KindAddrBook SnapshotKind = 'A'
 	// KindRememberedPeers is the peers package remember saved.
 	KindRememberedPeers SnapshotKind = 'R'
+
+	// kindUnmarked is the kind of a version-1 snapshot, which has none:
+	// both the address book and package remember wrote that version, so
+	// Expect accepts it for either, as the readers of that version did.
+	kindUnmarked SnapshotKind = 0
 )
 
 func (k SnapshotKind) String() string {
@@ -78,6 +105,8 @@ func (k SnapshotKind) String() string {
 		return "address book"
 	case KindRememberedPeers:
 		return "remembered peers"
+	case kindUnmarked:
+		return "address book or remembered peers (version 1, unmarked)"
 	}
 	return fmt.Sprintf("unknown kind 0x%02x", byte(k))
 }
@@ -109,12 +138,13 @@ const (
 	blockEnd  = 'E'
 
 	// minAddrLen is the fewest body bytes one address can take: a one-byte
-	// length, one byte of multiaddr, a one-byte TTL and the fixed64 expiry.
+	// length, one byte of multiaddr, a one-byte TTL and the fixed64 expiry
+	// (and from version 2 a flags byte, which only makes this bound safer).
 	minAddrLen = 1 + 1 + 1 + 8
 	// maxPeerBody bounds a peer block's body, derived from the field bounds.
 	maxPeerBody = binary.MaxVarintLen64 + MaxSnapshotPeerIDLen +
 		binary.MaxVarintLen64 +
-		MaxSnapshotAddrsPerPeer*(binary.MaxVarintLen64+MaxSnapshotAddrLen+binary.MaxVarintLen64+8) +
+		MaxSnapshotAddrsPerPeer*(binary.MaxVarintLen64+MaxSnapshotAddrLen+binary.MaxVarintLen64+8+1) +
 		binary.MaxVarintLen64 + MaxSnapshotPubKeyLen +
 		binary.MaxVarintLen64 + MaxSnapshotRecordLen
 
@@ -272,10 +302,18 @@ func appendPeerBody(b []byte, e *PeerEntry, id []byte) ([]byte, error) {
 		if len(raw) > MaxSnapshotAddrLen {
 			return b, fmt.Errorf("peer %s: address %d is %d bytes, more than the snapshot bound of %d", e.ID, i, len(raw), MaxSnapshotAddrLen)
 		}
+		var flags byte
+		if a.AfterDisconnect {
+			if a.TTL <= 0 {
+				return b, fmt.Errorf("peer %s: address %d counts from disconnect with a TTL of %v, not positive", e.ID, i, a.TTL)
+			}
+			flags |= addrFlagAfterDisconnect
+		}
 		b = binary.AppendUvarint(b, uint64(len(raw)))
 		b = append(b, raw...)
 		b = binary.AppendVarint(b, int64(a.TTL))
 		b = binary.LittleEndian.AppendUint64(b, uint64(timeToNanos(a.Expires)))
+		b = append(b, flags)
 	}
 	b = binary.AppendUvarint(b, uint64(len(e.PubKey)))
 	b = append(b, e.PubKey...)
@@ -354,10 +392,16 @@ type SnapshotReader struct {
 	off   int64  // bytes consumed so far
 	crc   uint32 // running checksum over everything consumed
 	taken time.Time
-	kind  SnapshotKind
-	count uint64
-	body  []byte // reused buffer for one peer block's body
-	err   error  // sticky: io.EOF after a verified trailer, or the failure
+	// version is the format version of the snapshot being read.
+	version uint64
+	kind    SnapshotKind
+	// data holds the data blocks read so far, dataBytes their values'
+	// total size.
+	data      []DataEntry
+	dataBytes int
+	count     uint64
+	body      []byte // reused buffer for one peer block's body
+	err       error  // sticky: io.EOF after a verified trailer, or the failure
 	// scratch holds small fixed fields so that reading them (through
 	// the checksum's function pointer) does not allocate.
 	scratch [8]byte
@@ -395,12 +439,20 @@ func newSnapshotReader(r io.Reader, skipChecksums bool) (*SnapshotReader, error)
 	if err != nil {
 		return nil, err
 	}
-	if ver != SnapshotVersion {
-		return nil, sr.fail(verOff, ErrUnsupportedVersion, fmt.Sprintf("version %d, this reader supports %d", ver, SnapshotVersion))
+	if ver < 1 || ver > SnapshotVersion {
+		return nil, sr.fail(verOff, ErrUnsupportedVersion, fmt.Sprintf("version %d, this reader supports 1 to %d", ver, SnapshotVersion))
 	}
-	var kind [1]byte
-	if err := sr.readFull(kind[:], "snapshot kind"); err != nil {
-		return nil, err
+	sr.version = ver
+	// Version 1 had no kind (kindUnmarked).
+	kind := [1]byte{byte(kindUnmarked)}
+	if ver >= snapshotVersionAddrFlags {
+		kindOff := sr.off
+		if err := sr.readFull(kind[:], "snapshot kind"); err != nil {
+			return nil, err
+		}
+		if SnapshotKind(kind[0]) == kindUnmarked {
+			return nil, sr.fail(kindOff, ErrCorrupt, "snapshot kind 0")
+		}
 	}
 	var taken [8]byte
 	if err := sr.readFull(taken[:], "snapshot time"); err != nil {
@@ -424,9 +476,10 @@ func newSnapshotReader(r io.Reader, skipChecksums bool) (*SnapshotReader, error)
 func (sr *SnapshotReader) Kind() SnapshotKind { return sr.kind }
 
 // Expect fails, with a *SnapshotError wrapping ErrWrongKind, unless the
-// snapshot is of the given kind.
+// snapshot is of the given kind. A version-1 snapshot, which does not say,
+// passes for any kind.
 func (sr *SnapshotReader) Expect(kind SnapshotKind) error {
-	if sr.kind != kind {
+	if sr.kind != kind && sr.kind != kindUnmarked {
 		return sr.fail(int64(len(snapshotMagic)+1), ErrWrongKind, fmt.Sprintf("it holds %s, not %s", sr.kind, kind))
 	}
 	return nil
@@ -438,6 +491,9 @@ func hasPrefix(s string, p []byte) bool {
 
 // Taken is the time the snapshot was taken, as given to NewSnapshotWriter.
 func (sr *SnapshotReader) Taken() time.Time { return sr.taken }
+
+// Version is the format version of the snapshot, from its header.
+func (sr *SnapshotReader) Version() int { return int(sr.version) }
 
 // Next returns the next entry. It returns io.EOF only once the trailer's
 // peer count and checksum have been verified and the input has ended;
@@ -468,18 +524,25 @@ func (sr *SnapshotReader) nextEntry(unparsed bool) (*PeerEntry, error) {
 }
 
 func (sr *SnapshotReader) next(unparsed bool) (*PeerEntry, error) {
-	blockOff := sr.off
-	kind := sr.scratch[:1]
-	if err := sr.readFull(kind, "block kind"); err != nil {
-		return nil, err
-	}
-	switch kind[0] {
-	case blockPeer:
-		return sr.readPeer(blockOff, unparsed)
-	case blockEnd:
-		return nil, sr.readEnd()
-	default:
-		return nil, sr.fail(blockOff, ErrCorrupt, fmt.Sprintf("unknown block kind 0x%02x", kind[0]))
+	for {
+		blockOff := sr.off
+		kind := sr.scratch[:1]
+		if err := sr.readFull(kind, "block kind"); err != nil {
+			return nil, err
+		}
+		switch {
+		case kind[0] == blockPeer:
+			return sr.readPeer(blockOff, unparsed)
+		case kind[0] == blockEnd:
+			return nil, sr.readEnd()
+		case kind[0] == blockData && sr.version >= snapshotVersionData:
+			// Data blocks are kept for Data; Next hands out peers.
+			if err := sr.readData(blockOff); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, sr.fail(blockOff, ErrCorrupt, fmt.Sprintf("unknown block kind 0x%02x", kind[0]))
+		}
 	}
 }
 
@@ -508,7 +571,7 @@ func (sr *SnapshotReader) readPeer(blockOff int64, unparsed bool) (*PeerEntry, e
 	if binary.LittleEndian.Uint32(sum) != crc32.Checksum(body, castagnoli) && !sr.skipChecksums {
 		return nil, sr.fail(crcOff, ErrChecksum, fmt.Sprintf("peer block %d starting at byte %d", sr.count, blockOff))
 	}
-	e, err := decodePeerBody(body, unparsed)
+	e, err := decodePeerBody(body, unparsed, sr.version)
 	if err != nil {
 		var be *bodyError
 		if errors.As(err, &be) {
@@ -518,6 +581,36 @@ func (sr *SnapshotReader) readPeer(blockOff int64, unparsed bool) (*PeerEntry, e
 	}
 	sr.count++
 	return e, nil
+}
+
+// readBody reads the length, body and checksum of a block whose kind byte
+// was read at blockOff; the body is in the reused buffer.
+func (sr *SnapshotReader) readBody(blockOff int64, bound uint64, what string) (body []byte, bodyOff int64, err error) {
+	lenOff := sr.off
+	n, err := sr.readUvarint(what + " length")
+	if err != nil {
+		return nil, 0, err
+	}
+	if n > bound {
+		return nil, 0, sr.fail(lenOff, ErrCorrupt, fmt.Sprintf("%s of %d bytes exceeds the bound of %d", what, n, bound))
+	}
+	bodyOff = sr.off
+	if cap(sr.body) < int(n) {
+		sr.body = make([]byte, n)
+	}
+	body = sr.body[:n]
+	if err := sr.readFull(body, what); err != nil {
+		return nil, 0, err
+	}
+	crcOff := sr.off
+	sum := sr.scratch[:4]
+	if err := sr.readFull(sum, what+" checksum"); err != nil {
+		return nil, 0, err
+	}
+	if binary.LittleEndian.Uint32(sum) != crc32.Checksum(body, castagnoli) && !sr.skipChecksums {
+		return nil, 0, sr.fail(crcOff, ErrChecksum, fmt.Sprintf("%s %d starting at byte %d", what, sr.count, blockOff))
+	}
+	return body, bodyOff, nil
 }
 
 func (sr *SnapshotReader) readEnd() error {
@@ -536,7 +629,7 @@ func (sr *SnapshotReader) readEnd() error {
 		return sr.fail(crcOff, ErrChecksum, "whole snapshot")
 	}
 	if count != sr.count {
-		return sr.fail(countOff, ErrCorrupt, fmt.Sprintf("trailer counts %d peers, the snapshot holds %d", count, sr.count))
+		return sr.fail(countOff, ErrCorrupt, fmt.Sprintf("trailer counts %d blocks, the snapshot holds %d", count, sr.count))
 	}
 	if _, err := sr.r.ReadByte(); err != io.EOF {
 		if err != nil {
@@ -665,6 +758,19 @@ func (d *bodyDecoder) bytes(what string, max int) []byte {
 	return p
 }
 
+func (d *bodyDecoder) oneByte(what string) byte {
+	if d.err != nil {
+		return 0
+	}
+	if d.pos >= len(d.b) {
+		d.fail(d.pos, "%s overruns its block", what)
+		return 0
+	}
+	v := d.b[d.pos]
+	d.pos++
+	return v
+}
+
 func (d *bodyDecoder) fixed64(what string) uint64 {
 	if d.err != nil {
 		return 0
@@ -678,7 +784,7 @@ func (d *bodyDecoder) fixed64(what string) uint64 {
 	return v
 }
 
-func decodePeerBody(body []byte, unparsed bool) (*PeerEntry, error) {
+func decodePeerBody(body []byte, unparsed bool, version uint64) (*PeerEntry, error) {
 	d := &bodyDecoder{b: body}
 	idAt := d.pos
 	id := d.bytes("peer ID", MaxSnapshotPeerIDLen)
@@ -733,6 +839,18 @@ func decodePeerBody(body []byte, unparsed bool) (*PeerEntry, error) {
 		}
 		e.Addrs[i].TTL = time.Duration(d.varint("TTL"))
 		e.Addrs[i].Expires = nanosToTime(int64(d.fixed64("expiry")))
+		if version >= snapshotVersionAddrFlags {
+			flagsAt := d.pos
+			switch flags := d.oneByte("address flags"); {
+			case d.err != nil:
+			case flags&^addrFlagAfterDisconnect != 0:
+				d.fail(flagsAt, "address %d has unknown flags 0x%02x", i, flags)
+			case flags&addrFlagAfterDisconnect != 0 && e.Addrs[i].TTL <= 0:
+				d.fail(flagsAt, "address %d counts from disconnect with a TTL of %v, not positive", i, e.Addrs[i].TTL)
+			default:
+				e.Addrs[i].AfterDisconnect = flags&addrFlagAfterDisconnect != 0
+			}
+		}
 	}
 	pub := d.bytes("public key", MaxSnapshotPubKeyLen)
 	rec := d.bytes("signed record", MaxSnapshotRecordLen)

@@ -59,6 +59,11 @@ func makeEntries(tb testing.TB, n, addrsPer int, now time.Time) []PeerEntry {
 				// A connected address's expiry means nothing.
 				e.Addrs[j] = AddrEntry{Addr: e.Addrs[j].Addr, TTL: peerstore.ConnectedAddrTTL}
 			}
+			if j%5 == 4 {
+				// One whose TTL counts from disconnect, its peer still
+				// connected: no expiry yet.
+				e.Addrs[j] = AddrEntry{Addr: e.Addrs[j].Addr, TTL: 10 * time.Minute, AfterDisconnect: true}
+			}
 		}
 		e.PubKey = make([]byte, 36)
 		e.Record = make([]byte, 280)
@@ -74,11 +79,20 @@ func makeEntries(tb testing.TB, n, addrsPer int, now time.Time) []PeerEntry {
 
 func encodeSnapshot(tb testing.TB, taken time.Time, entries []PeerEntry) []byte {
 	tb.Helper()
+	return encodeSnapshotWithData(tb, taken, entries, nil)
+}
+
+// encodeSnapshotWithData writes the peer entries, then the data entries.
+func encodeSnapshotWithData(tb testing.TB, taken time.Time, entries []PeerEntry, data []DataEntry) []byte {
+	tb.Helper()
 	var buf bytes.Buffer
 	sw, err := NewSnapshotWriter(&buf, taken)
 	require.NoError(tb, err)
 	for i := range entries {
 		require.NoError(tb, sw.WritePeer(&entries[i]))
+	}
+	for i := range data {
+		require.NoError(tb, sw.WriteData(&data[i]))
 	}
 	require.NoError(tb, sw.Close())
 	return buf.Bytes()
@@ -87,7 +101,8 @@ func encodeSnapshot(tb testing.TB, taken time.Time, entries []PeerEntry) []byte 
 // decodeSnapshot reads a whole snapshot, returning the entries read before
 // any error.
 func decodeSnapshot(data []byte) (time.Time, []PeerEntry, error) {
-	return fuzzDecode(data, false)
+	taken, entries, _, err := fuzzDecode(data, false)
+	return taken, entries, err
 }
 
 // requireSameEntries compares entries field by field: multiaddrs by bytes,
@@ -103,6 +118,7 @@ func requireSameEntries(tb testing.TB, want, got []PeerEntry) {
 			wa, ga := w.Addrs[j], g.Addrs[j]
 			require.True(tb, wa.Addr.Equal(ga.Addr), "entry %d addr %d: %s != %s", i, j, wa.Addr, ga.Addr)
 			require.Equal(tb, wa.TTL, ga.TTL, "entry %d addr %d TTL", i, j)
+			require.Equal(tb, wa.AfterDisconnect, ga.AfterDisconnect, "entry %d addr %d AfterDisconnect", i, j)
 			require.Equal(tb, wa.Expires.IsZero(), ga.Expires.IsZero(), "entry %d addr %d zero expiry", i, j)
 			require.True(tb, wa.Expires.Equal(ga.Expires), "entry %d addr %d expiry: %v != %v", i, j, wa.Expires, ga.Expires)
 		}
@@ -316,7 +332,9 @@ func TestSnapshotWrongMagic(t *testing.T) {
 func rawSnapshot(version uint64, peerCount uint64, bodies ...[]byte) []byte {
 	b := []byte(snapshotMagic)
 	b = binary.AppendUvarint(b, version)
-	b = append(b, byte(KindAddrBook))
+	if version >= snapshotVersionAddrFlags {
+		b = append(b, byte(KindAddrBook))
+	}
 	b = binary.LittleEndian.AppendUint64(b, uint64(time.Unix(1, 0).UnixNano()))
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	for _, body := range bodies {
@@ -355,8 +373,8 @@ func TestSnapshotHostileStructure(t *testing.T) {
 	id := []byte(testPeerID(t, 3))
 	addr := ma.StringCast("/ip4/1.2.3.4/tcp/5").Bytes()
 	var expiry [8]byte
-	goodAddr := append(append(lp(addr), 0x02), expiry[:]...)
-	empty := []byte{0, 0} // no public key, no record
+	goodAddr := append(append(append(lp(addr), 0x02), expiry[:]...), 0) // ttl 1ns, flags 0
+	empty := []byte{0, 0}                                               // no public key, no record
 
 	hugeBlock := []byte(snapshotMagic)
 	hugeBlock = binary.AppendUvarint(hugeBlock, SnapshotVersion)
@@ -458,7 +476,7 @@ func BenchmarkSnapshot(b *testing.B) {
 	b.Run("Encode/newstore", func(b *testing.B) {
 		var n int64
 		for b.Loop() {
-			cw := &countingWriter{}
+			cw := &countingWriter{w: io.Discard}
 			sw, err := NewSnapshotWriter(cw, now)
 			if err != nil {
 				b.Fatal(err)
@@ -506,13 +524,6 @@ func BenchmarkSnapshot(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(upstream))/peers, "bytes/peer")
 	})
-}
-
-type countingWriter struct{ n int64 }
-
-func (w *countingWriter) Write(p []byte) (int, error) {
-	w.n += int64(len(p))
-	return len(p), nil
 }
 
 // encodeUpstream encodes entries the way upstream pstoreds stores them: one
@@ -565,4 +576,88 @@ func decodeUpstream(tb testing.TB, data []byte) {
 		e.PubKey = bytes.Clone(data[k : k+int(n)])
 		data = data[k+int(n):]
 	}
+}
+
+// Version 1 snapshots, written before addresses had flags, still read.
+func TestSnapshotReadsVersion1(t *testing.T) {
+	id := testPeerID(t, 3)
+	a := ma.StringCast("/ip4/127.0.0.1/tcp/4001").Bytes()
+	exp := time.Unix(1_700_000_000, 0)
+	addr := binary.AppendUvarint(nil, uint64(len(a)))
+	addr = append(addr, a...)
+	addr = binary.AppendVarint(addr, int64(time.Hour))
+	addr = binary.LittleEndian.AppendUint64(addr, uint64(exp.UnixNano()))
+	body := rawBody([]byte(id), 1, addr, []byte{0}, []byte{0})
+	sr, err := NewSnapshotReader(bytes.NewReader(rawSnapshot(1, 1, body)))
+	require.NoError(t, err)
+	assert.Equal(t, 1, sr.Version())
+	e, err := sr.Next()
+	require.NoError(t, err)
+	require.Len(t, e.Addrs, 1)
+	assert.Equal(t, time.Hour, e.Addrs[0].TTL)
+	assert.True(t, e.Addrs[0].Expires.Equal(exp))
+	assert.False(t, e.Addrs[0].AfterDisconnect)
+	_, err = sr.Next()
+	require.ErrorIs(t, err, io.EOF)
+	// Version 1 says nothing of its kind: the address book and package
+	// remember both wrote it, and both still read it.
+	assert.Equal(t, kindUnmarked, sr.Kind())
+	require.NoError(t, sr.Expect(KindAddrBook))
+	require.NoError(t, sr.Expect(KindRememberedPeers))
+	// An address book restores it (an address still in its TTL).
+	live := binary.AppendUvarint(nil, uint64(len(a)))
+	live = append(live, a...)
+	live = binary.AppendVarint(live, int64(time.Hour))
+	live = binary.LittleEndian.AppendUint64(live, uint64(time.Now().Add(time.Hour).UnixNano()))
+	ab, err := New()
+	require.NoError(t, err)
+	defer ab.Close()
+	require.NoError(t, ab.Restore(bytes.NewReader(rawSnapshot(1, 1, rawBody([]byte(id), 1, live, []byte{0}, []byte{0})))))
+	require.Len(t, ab.Addrs(id), 1)
+	assert.True(t, ab.Addrs(id)[0].Equal(ma.StringCast("/ip4/127.0.0.1/tcp/4001")))
+
+	// A version-2 header must name its kind.
+	v2 := rawSnapshot(2, 0)
+	v2[len(snapshotMagic)+1] = 0
+	v2 = append(v2[:len(snapshotMagic)+1+1+8], binary.LittleEndian.AppendUint32(nil, crc32.Checksum(v2[:len(snapshotMagic)+1+1+8], castagnoli))...)
+	_, err = NewSnapshotReader(bytes.NewReader(v2))
+	requireSnapshotError(t, err, ErrCorrupt)
+
+	// The same body read as version 2 lacks its flags byte.
+	_, err = NewSnapshotReader(bytes.NewReader(rawSnapshot(2, 1, body)))
+	require.NoError(t, err)
+	_, _, err = decodeSnapshot(rawSnapshot(2, 1, body))
+	requireSnapshotError(t, err, ErrCorrupt)
+}
+
+func TestSnapshotRefusesBadAddrFlags(t *testing.T) {
+	id := testPeerID(t, 4)
+	a := ma.StringCast("/ip4/127.0.0.1/tcp/4001").Bytes()
+	for name, tc := range map[string]struct {
+		ttl   time.Duration
+		flags byte
+	}{
+		"unknown flag":                   {time.Hour, 0x02},
+		"after disconnect without a TTL": {0, addrFlagAfterDisconnect},
+		"after disconnect, negative TTL": {-time.Hour, addrFlagAfterDisconnect},
+	} {
+		t.Run(name, func(t *testing.T) {
+			addr := binary.AppendUvarint(nil, uint64(len(a)))
+			addr = append(addr, a...)
+			addr = binary.AppendVarint(addr, int64(tc.ttl))
+			addr = binary.LittleEndian.AppendUint64(addr, 0)
+			addr = append(addr, tc.flags)
+			_, _, err := decodeSnapshot(rawSnapshot(SnapshotVersion, 1, rawBody([]byte(id), 1, addr, []byte{0}, []byte{0})))
+			requireSnapshotError(t, err, ErrCorrupt)
+		})
+	}
+	err := discardSnapshotWriter(t).WritePeer(&PeerEntry{ID: id, Addrs: []AddrEntry{{Addr: ma.StringCast("/ip4/127.0.0.1/tcp/1"), AfterDisconnect: true}}})
+	require.Error(t, err, "the writer refuses what the reader would")
+}
+
+// discardSnapshotWriter starts a snapshot into a discarded buffer.
+func discardSnapshotWriter(t *testing.T) *SnapshotWriter {
+	sw, err := NewSnapshotWriter(io.Discard, time.Now())
+	require.NoError(t, err)
+	return sw
 }

@@ -7,9 +7,11 @@ import (
 	pstore "github.com/libp2p/go-libp2p/core/peerstore"
 	upstream "github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
 	pt "github.com/libp2p/go-libp2p/p2p/host/peerstore/test"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pstoremigrate/pstoremigrate/internal/benchdata"
+	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
 
 // BenchmarkPeerstore runs upstream's benchmark suite on this package and on
@@ -31,6 +33,33 @@ func BenchmarkPeerstore(b *testing.B) {
 			return ps, func() { ps.Close() }
 		}, "")
 	})
+}
+
+// BenchmarkPeerstoreMetrics runs upstream's benchmark suite with the
+// metrics tracer off and on, in the same run, to show what the tracer costs
+// on the hot paths (the goal: within 5%):
+//
+//	go test -run '^$' -bench 'BenchmarkPeerstoreMetrics' -count 5 ./compat/pstoremem/
+func BenchmarkPeerstoreMetrics(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := "tracer-off"
+		if on {
+			name = "tracer-on"
+		}
+		b.Run(name, func(b *testing.B) {
+			pt.BenchmarkPeerstore(b, func() (pstore.Peerstore, func()) {
+				var opts []Option
+				if on {
+					tr, err := newstore.NewMetricsTracer(newstore.WithRegisterer(prometheus.NewRegistry()))
+					require.NoError(b, err)
+					opts = append(opts, WithMetricsTracer(tr))
+				}
+				ps, err := NewPeerstore(opts...)
+				require.NoError(b, err)
+				return ps, func() { ps.Close() }
+			}, "")
+		})
+	}
 }
 
 // BenchmarkHeapPerPeer reports the heap retained per peer (B/peer) once

@@ -84,3 +84,13 @@ func newProtoBookConfig(opts []ProtoBookOption) (protoBookConfig, error) {
 	}
 	return cfg, nil
 }
+
+// WithMetricsTracer exports the address book's metrics through t (see
+// newstore.MetricsTracer): sizes read at scrape time, evictions and what
+// the caps dropped. Upstream has no such option.
+func WithMetricsTracer(t *newstore.MetricsTracer) AddrBookOption {
+	return func(c *addrBookConfig) error {
+		c.opts = append(c.opts, newstore.WithMetricsTracer(t))
+		return nil
+	}
+}

@@ -57,5 +57,34 @@
 // disconnected longest lose their values first, counted by Dropped, so
 // churning identities cannot grow the store within a TTL. Once the peers
 // are gone the store gives its memory back (a map that emptied out is
-// rebuilt by the sweep).
+// rebuilt by the sweep). What refuses or drops a value is counted in the
+// metrics too (WithMetricsTracer).
+//
+// # Persistence (opt-in)
+//
+// Values are in memory only unless their key opts in with Persist, giving a
+// stable name and a Codec:
+//
+//	err := s.Persist(scoreKey{}, "gossipsub-score", scoreCodec)
+//	p := newstore.NewPersister(newstore.Stores{Book: ab, Data: []newstore.PeerDataSnapshotter{s}}, sink)
+//	err = p.Load(ctx) // at start, before Subscribe's first events matter
+//
+// The Persister that saves the address book then saves these values in the
+// same snapshot (a file or a go-datastore, crash-safe as the book is), and
+// restores them at start with what was left of their ttlAfterDisconnect
+// counted from the restore, as if their peers had just disconnected (the
+// whole TTL for a peer connected when the snapshot was taken), through Put,
+// so the bounds above apply to restored values too. Keys that did
+// not opt in are never written. A snapshot holds at most
+// DefaultPersistBudget bytes of encoded values (WithPersistBudget); what a
+// codec cannot encode or decode, a value over the budget, a name no key
+// persists are reported (WithPersistErrorHandler, or the log) and counted
+// (WithMetricsTracer), never fatal and never a panic, a codec's own panic
+// included.
+//
+// Private keys are never persisted: a Put of a crypto.PrivKey under a
+// persisted key is refused with ErrPrivateKey, and a value whose encoding is
+// a marshalled libp2p private key or a PEM private key is left out of the
+// snapshot and reported. Persist what the node learned about a peer
+// (scores, counters, timestamps), never a secret.
 package peerdata

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pstoremigrate/pstoremigrate/newstore"
 	"github.com/pstoremigrate/pstoremigrate/newstore/internal/background"
 )
 
@@ -90,6 +91,14 @@ type Store struct {
 	// dropped counts the values dropped to keep retainedBytes in budget.
 	dropped atomic.Uint64
 
+	// persist holds the keys whose values snapshots save (Persist).
+	persist persistence
+
+	// tracer exports metrics (WithMetricsTracer); untrack stops it reading
+	// the store.
+	tracer  *newstore.MetricsTracer
+	untrack func()
+
 	// feeds are the event-bus subscriptions Subscribe started.
 	feeds background.Feeds
 }
@@ -125,6 +134,7 @@ type entry struct {
 func New(opts ...Option) *Store {
 	s := &Store{
 		sweeper:          background.NewSweeper(DefaultSweepInterval),
+		persist:          persistence{budget: DefaultPersistBudget},
 		maxPeers:         DefaultMaxPeers,
 		maxEntries:       DefaultMaxEntriesPerPeer,
 		maxBytesPerPeer:  DefaultMaxBytesPerPeer,
@@ -189,6 +199,9 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	if err := checkKey(key); err != nil {
 		return err
 	}
+	if err := s.checkPersistable(key, val); err != nil {
+		return err
+	}
 	if ttlAfterDisconnect < 0 {
 		return fmt.Errorf("peerdata: put for peer %s: negative ttlAfterDisconnect %v", p, ttlAfterDisconnect)
 	}
@@ -214,6 +227,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 		for i := range ps.entries {
 			if ps.entries[i].key == key {
 				if ps.bytes-ps.entries[i].size+size > s.maxBytesPerPeer {
+					s.tracer.Dropped(newstore.StorePeerData, "max_bytes_per_peer", 1)
 					return fmt.Errorf("put for peer %s: %w (budget %d bytes)", p, ErrTooManyBytes, s.maxBytesPerPeer)
 				}
 				s.chargeLocked(ps, size-ps.entries[i].size)
@@ -224,10 +238,12 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 			}
 		}
 		if len(ps.entries) >= s.maxEntries {
+			s.tracer.Dropped(newstore.StorePeerData, "max_entries_per_peer", 1)
 			return fmt.Errorf("put for peer %s: %w (cap %d)", p, ErrTooManyEntries, s.maxEntries)
 		}
 	}
 	if (ps == nil && size > s.maxBytesPerPeer) || (ps != nil && ps.bytes+size > s.maxBytesPerPeer) {
+		s.tracer.Dropped(newstore.StorePeerData, "max_bytes_per_peer", 1)
 		return fmt.Errorf("put for peer %s: %w (budget %d bytes)", p, ErrTooManyBytes, s.maxBytesPerPeer)
 	}
 	if ps == nil || len(ps.entries) == 0 {
@@ -236,6 +252,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 				s.sweepLocked(now)
 			}
 			if s.withData >= s.maxPeers {
+				s.tracer.Dropped(newstore.StorePeerData, "max_peers", 1)
 				return fmt.Errorf("put for peer %s: %w (cap %d)", p, ErrTooManyPeers, s.maxPeers)
 			}
 		}
@@ -285,7 +302,10 @@ func (s *Store) evictLocked(keep *peerState) {
 		s.disconnected[0] = disconnectedRef{}
 		s.disconnected = s.disconnected[1:]
 		if s.isQueuedLocked(r) {
-			s.dropped.Add(uint64(len(r.ps.entries)))
+			n := len(r.ps.entries)
+			s.dropped.Add(uint64(n))
+			s.tracer.Dropped(newstore.StorePeerData, "max_retained_bytes", n)
+			s.tracer.Evicted(newstore.StorePeerData, n)
 			s.dropValuesLocked(r.p, r.ps)
 		}
 	}
@@ -475,6 +495,7 @@ func (s *Store) Disconnected(p peer.ID) {
 func (s *Store) Close() error {
 	err := s.feeds.Close()
 	s.sweeper.Stop()
+	s.stopTracking()
 	return err
 }
 

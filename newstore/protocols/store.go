@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/pstoremigrate/pstoremigrate/newstore"
 	"github.com/pstoremigrate/pstoremigrate/newstore/internal/background"
 )
 
@@ -110,6 +111,11 @@ type Store struct {
 	// dropped counts the protocols left out for being over a bound.
 	dropped atomic.Uint64
 
+	// tracer exports metrics (WithMetricsTracer); untrack stops it reading
+	// the store.
+	tracer  *newstore.MetricsTracer
+	untrack func()
+
 	// feeds are the event-bus subscriptions Attach started.
 	feeds background.Feeds
 }
@@ -178,6 +184,24 @@ func New(opts ...Option) *Store {
 // for being over a bound: a connection's cap, a peer's byte budget, the
 // budget of a retained set or of all of them.
 func (s *Store) Dropped() uint64 { return s.dropped.Load() }
+
+// Reasons the store drops protocols for, as the metrics tracer labels them.
+const (
+	dropMaxPerConn              = "max_protocols_per_conn"
+	dropMaxBytesPerPeer         = "max_bytes_per_peer"
+	dropMaxRetainedBytesPerPeer = "max_retained_bytes_per_peer"
+	dropMaxRetainedBytes        = "max_retained_bytes"
+	dropRetainedPeerEvicted     = "retained_peer_evicted"
+)
+
+// drop counts n protocols left out for reason, in Dropped and the tracer.
+func (s *Store) drop(reason string, n int) {
+	if n <= 0 {
+		return
+	}
+	s.dropped.Add(uint64(n))
+	s.tracer.Dropped(newstore.StoreProtocols, reason, n)
+}
 
 // Identified records the set of protocols c's peer advertised on c, as
 // EvtPeerIdentificationCompleted carries it. A connection already closed is
@@ -292,8 +316,12 @@ func (s *Store) connAddLocked(cs *connState, h handle) {
 	}
 	ps := cs.ps
 	cost := entryCost(h)
-	if len(cs.set.list) >= s.maxPerConn || ps.bytes+cost > s.maxBytesPerPeer {
-		s.dropped.Add(1)
+	if len(cs.set.list) >= s.maxPerConn {
+		s.drop(dropMaxPerConn, 1)
+		return
+	}
+	if ps.bytes+cost > s.maxBytesPerPeer {
+		s.drop(dropMaxBytesPerPeer, 1)
 		return
 	}
 	ps.bytes += cost
@@ -439,9 +467,15 @@ func (s *Store) updateRetainedLocked(ps *peerState, add, rm []handle, rmSet look
 			continue
 		}
 		cost := entryCost(h)
-		if len(ps.union.list) >= s.maxPerConn || ps.bytes+cost > s.maxRetainedBytesPerPeer ||
-			s.retainedBytes+cost > s.maxRetainedBytes {
-			s.dropped.Add(1)
+		switch {
+		case len(ps.union.list) >= s.maxPerConn:
+			s.drop(dropMaxPerConn, 1)
+			continue
+		case ps.bytes+cost > s.maxRetainedBytesPerPeer:
+			s.drop(dropMaxRetainedBytesPerPeer, 1)
+			continue
+		case s.retainedBytes+cost > s.maxRetainedBytes:
+			s.drop(dropMaxRetainedBytes, 1)
 			continue
 		}
 		ps.bytes += cost
@@ -541,7 +575,7 @@ func (s *Store) retainLocked(ps *peerState) {
 		keep++
 	}
 	if cut := len(u.list) - keep; cut > 0 {
-		s.dropped.Add(uint64(cut))
+		s.drop(dropMaxRetainedBytesPerPeer, cut)
 		for i := len(u.list) - 1; i >= keep; i-- {
 			s.unionRemoveAtLocked(ps, i)
 		}
@@ -579,8 +613,9 @@ func (s *Store) dropOldestRetainedLocked() {
 	for len(s.retained) > 0 {
 		r := s.popRetainedLocked()
 		if s.live(r) {
-			s.dropped.Add(uint64(len(r.ps.union.list)))
+			s.drop(dropRetainedPeerEvicted, len(r.ps.union.list))
 			s.dropPeerLocked(r.ps)
+			s.tracer.Evicted(newstore.StoreProtocols, 1)
 			return
 		}
 	}
@@ -719,6 +754,7 @@ func (s *Store) Peers() []peer.ID {
 func (s *Store) Close() error {
 	err := s.feeds.Close()
 	s.sweeper.Stop()
+	s.stopTracking()
 	return err
 }
 
@@ -844,7 +880,7 @@ func (s *Store) dedupe(protos []protocol.ID) []protocol.ID {
 		return nil
 	}
 	if len(protos) > s.maxPerConn {
-		s.dropped.Add(uint64(len(protos) - s.maxPerConn))
+		s.drop(dropMaxPerConn, len(protos)-s.maxPerConn)
 		protos = protos[:s.maxPerConn]
 	}
 	// No set may hold more than a peer's budget: what lies past it is
@@ -852,7 +888,7 @@ func (s *Store) dedupe(protos []protocol.ID) []protocol.ID {
 	budget := 0
 	for i, p := range protos {
 		if budget += len(p) + EntryOverhead; budget > s.maxBytesPerPeer {
-			s.dropped.Add(uint64(len(protos) - i))
+			s.drop(dropMaxBytesPerPeer, len(protos)-i)
 			protos = protos[:i]
 			break
 		}

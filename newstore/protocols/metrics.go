@@ -1,0 +1,67 @@
+package protocols
+
+import (
+	"unsafe"
+
+	"github.com/pstoremigrate/pstoremigrate/newstore"
+)
+
+// WithMetricsTracer exports the store's metrics through t (see
+// newstore.MetricsTracer): peers and bytes held, retained peers evicted,
+// and the protocols a cap or byte budget left out, by reason (together they
+// are Dropped); nil exports nothing.
+func WithMetricsTracer(t *newstore.MetricsTracer) Option {
+	return func(s *Store) {
+		s.stopTracking()
+		s.tracer = t
+		s.untrack = t.Track(newstore.StoreProtocols, s.stats)
+	}
+}
+
+func (s *Store) stopTracking() {
+	if s.untrack != nil {
+		s.untrack()
+		s.untrack = nil
+	}
+}
+
+const (
+	peerStateSize  = int64(unsafe.Sizeof(peerState{}))
+	connStateSize  = int64(unsafe.Sizeof(connState{}))
+	protoEntrySize = int64(unsafe.Sizeof(protoEntry{}))
+	protoSetSize   = int64(unsafe.Sizeof(protoSet{}))
+	pointerSize    = int64(unsafe.Sizeof(uintptr(0)))
+	mapEntrySize   = 48 // a map slot for a key and a pointer, with overhead
+)
+
+// stats reads the store's size for the tracer: O(peers + connections +
+// protocols) under the read lock, at each scrape only.
+func (s *Store) stats() newstore.StoreStats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := newstore.StoreStats{Peers: len(s.peers)}
+	b := int64(len(s.conns))*(mapEntrySize+connStateSize) + int64(cap(s.connList))*pointerSize +
+		int64(len(s.peers))*(mapEntrySize+peerStateSize)
+	for _, cs := range s.conns {
+		b += setBytes(&cs.set)
+	}
+	for p, ps := range s.peers {
+		b += int64(len(p)) + int64(cap(ps.conns))*pointerSize + int64(len(ps.removed))*mapEntrySize
+		// A peer's union is its only connection's set until it is counted
+		// or retained: that one is counted with the connection.
+		if ps.union != nil && !(len(ps.conns) == 1 && ps.union == &ps.conns[0].set) {
+			b += protoSetSize + setBytes(ps.union)
+		}
+	}
+	for id, e := range s.table {
+		b += mapEntrySize + protoEntrySize + int64(len(id)) + int64(cap(e.peers))*pointerSize
+	}
+	b += int64(cap(s.retained)) * int64(unsafe.Sizeof(retainedRef{}))
+	st.Bytes = b
+	return st
+}
+
+// setBytes is what a set's slices and index take.
+func setBytes(set *protoSet) int64 {
+	return int64(cap(set.list))*pointerSize + int64(cap(set.pos)+cap(set.count))*4 + int64(len(set.at))*mapEntrySize
+}
