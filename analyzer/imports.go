@@ -32,7 +32,7 @@ var compatExports = map[string][]string{
 		"NewAddrSubManager", "NewKeyBook", "NewPeerMetadata", "NewPeerstore",
 		"NewProtoBook", "Option", "PeerMetadata", "Peerstore", "ProtoBook",
 		"ProtoBookOption", "WithClock", "WithMaxAddresses", "WithMaxAddressesPerPeer",
-		"WithMaxProtocols", "WithMaxSignedPeerRecords",
+		"WithMaxProtocols", "WithMaxSignedPeerRecords", "WithMetricsTracer",
 	},
 	compatPstoreds: {
 		"AddrBook", "Compacter", "DefaultOpts", "KeyBook", "LegacyImportedKey",
