@@ -124,37 +124,25 @@ func upstreamAddrBookSuiteOnSeparateBook(t *testing.T, b legacytest.Backend) {
 	clk := mockclock.NewMock()
 	opts.Clock = clk
 	pt.TestAddrBook(t, func() (pstore.AddrBook, func()) {
-		d := b.Open(t, t.TempDir())
-		ab, err := pstoreds.NewAddrBook(context.Background(), d, opts)
-		require.NoError(t, err)
-		return ab, func() {
-			require.NoError(t, ab.Close())
-			require.NoError(t, d.Close())
-		}
+		return openFresh(t, b, func(ctx context.Context, d ds.Batching) (*pstoreds.AddrBook, error) {
+			return pstoreds.NewAddrBook(ctx, d, opts)
+		})
 	}, clk)
 }
 
 func upstreamKeyBookSuiteOnSeparateBook(t *testing.T, b legacytest.Backend) {
 	pt.TestKeyBook(t, func() (pstore.KeyBook, func()) {
-		d := b.Open(t, t.TempDir())
-		kb, err := pstoreds.NewKeyBook(context.Background(), d, pstoreds.DefaultOpts())
-		require.NoError(t, err)
-		return kb, func() {
-			require.NoError(t, kb.Close())
-			require.NoError(t, d.Close())
-		}
+		return openFresh(t, b, func(ctx context.Context, d ds.Batching) (*pstoreds.KeyBook, error) {
+			return pstoreds.NewKeyBook(ctx, d, pstoreds.DefaultOpts())
+		})
 	})
 }
 
 func upstreamPeerstoreSuiteOnAssembledBooks(t *testing.T, b legacytest.Backend) {
 	pt.TestPeerstore(t, func() (pstore.Peerstore, func()) {
-		d := b.Open(t, t.TempDir())
-		ps, err := Assemble(context.Background(), d, pstoreds.DefaultOpts())
-		require.NoError(t, err)
-		return ps, func() {
-			require.NoError(t, ps.Close())
-			require.NoError(t, d.Close())
-		}
+		return openFresh(t, b, func(ctx context.Context, d ds.Batching) (pstore.Peerstore, error) {
+			return Assemble(ctx, d, pstoreds.DefaultOpts())
+		})
 	})
 }
 

@@ -8,6 +8,7 @@ package pstoredstest
 import (
 	"context"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -58,18 +59,26 @@ func Run(t *testing.T, backends []legacytest.Backend) {
 	}
 }
 
-// suiteOpen opens a store for upstream's suites. They use peer IDs such as
+// openFresh opens a store with open on a fresh datastore of backend b; the
+// returned func closes both. Upstream's suites use peer IDs such as
 // peer.ID("testpeer") that are not multihashes: real peers never have them,
 // and the final save leaves them out of the snapshot (with a warning) while
 // saving every other peer.
-func suiteOpen(t testing.TB, b legacytest.Backend, opts pstoreds.Options) (*pstoreds.Peerstore, func()) {
+func openFresh[S io.Closer](t testing.TB, b legacytest.Backend, open func(context.Context, ds.Batching) (S, error)) (S, func()) {
 	d := b.Open(t, t.TempDir())
-	ps, err := pstoreds.NewPeerstore(context.Background(), d, opts)
+	s, err := open(context.Background(), d)
 	require.NoError(t, err)
-	return ps, func() {
-		require.NoError(t, ps.Close())
+	return s, func() {
+		require.NoError(t, s.Close())
 		require.NoError(t, d.Close())
 	}
+}
+
+// suiteOpen opens a Peerstore with opts for upstream's suites.
+func suiteOpen(t testing.TB, b legacytest.Backend, opts pstoreds.Options) (*pstoreds.Peerstore, func()) {
+	return openFresh(t, b, func(ctx context.Context, d ds.Batching) (*pstoreds.Peerstore, error) {
+		return pstoreds.NewPeerstore(ctx, d, opts)
+	})
 }
 
 // The suites are called as upstream pstoreds' ds_test.go does.
