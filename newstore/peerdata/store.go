@@ -120,14 +120,20 @@ type peerState struct {
 	entries []entry
 }
 
+// entry is one value. Every connected peer holds a few, so it keeps no
+// more than it must: its charge is recomputed from key and val (size).
 type entry struct {
 	key, val any
 	ttl      time.Duration
-	size     int
 	// expires is the UnixNano instant the value dies, 0 while the peer is
 	// connected.
 	expires int64
 }
+
+// size is what e is charged against the byte budgets.
+func (e *entry) size() int { return chargeOf(e.key, e.val) }
+
+func chargeOf(key, val any) int { return sizeOf(key) + sizeOf(val) + EntryOverhead }
 
 // New returns a Store with its bounds and a sweeper goroutine running; Close
 // stops it.
@@ -218,7 +224,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	if !connected {
 		expires = now + int64(ttlAfterDisconnect)
 	}
-	size := sizeOf(key) + sizeOf(val) + EntryOverhead
+	size := chargeOf(key, val)
 	if ps != nil {
 		s.pruneLocked(p, ps, now)
 		ps = s.peers[p] // pruning may have dropped a disconnected peer
@@ -226,12 +232,13 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	if ps != nil {
 		for i := range ps.entries {
 			if ps.entries[i].key == key {
-				if ps.bytes-ps.entries[i].size+size > s.maxBytesPerPeer {
+				old := ps.entries[i].size()
+				if ps.bytes-old+size > s.maxBytesPerPeer {
 					s.tracer.Dropped(newstore.StorePeerData, "max_bytes_per_peer", 1)
 					return fmt.Errorf("put for peer %s: %w (budget %d bytes)", p, ErrTooManyBytes, s.maxBytesPerPeer)
 				}
-				s.chargeLocked(ps, size-ps.entries[i].size)
-				ps.entries[i] = entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires, size: size}
+				s.chargeLocked(ps, size-old)
+				ps.entries[i] = entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires}
 				s.noteExpiryLocked(expires)
 				s.evictLocked(ps)
 				return nil
@@ -266,7 +273,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 			s.enqueueLocked(p, ps)
 		}
 	}
-	ps.entries = append(ps.entries, entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires, size: size})
+	ps.entries = append(ps.entries, entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires})
 	s.chargeLocked(ps, size)
 	s.noteExpiryLocked(expires)
 	s.evictLocked(ps)
@@ -391,7 +398,7 @@ func (s *Store) Delete(p peer.ID, key any) error {
 	}
 	for i := range ps.entries {
 		if ps.entries[i].key == key {
-			s.chargeLocked(ps, -ps.entries[i].size)
+			s.chargeLocked(ps, -ps.entries[i].size())
 			ps.entries = deleteAt(ps.entries, i)
 			s.afterShrinkLocked(p, ps)
 			return nil
@@ -473,7 +480,7 @@ func (s *Store) Disconnected(p peer.ID) {
 	kept := ps.entries[:0]
 	for _, e := range ps.entries {
 		if e.ttl == 0 {
-			ps.bytes -= e.size
+			ps.bytes -= e.size()
 			continue
 		}
 		e.expires = now + int64(e.ttl)
@@ -551,7 +558,7 @@ func (s *Store) pruneLocked(p peer.ID, ps *peerState, now int64) {
 	kept := ps.entries[:0]
 	for _, e := range ps.entries {
 		if e.expires != 0 && e.expires <= now {
-			s.chargeLocked(ps, -e.size)
+			s.chargeLocked(ps, -e.size())
 			continue
 		}
 		kept = append(kept, e)

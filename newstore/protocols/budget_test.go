@@ -32,30 +32,46 @@ func checkConsistent(t *testing.T, s *Store) {
 		require.NotNil(t, ps.union, "peer %s without a union", ps.id)
 		if len(ps.conns) == 0 {
 			retained++
-			retainedBytes += ps.bytes
-			assert.LessOrEqual(t, ps.bytes, s.maxRetainedBytesPerPeer)
+			retainedBytes += int(ps.bytes)
+			assert.LessOrEqual(t, int(ps.bytes), s.maxRetainedBytesPerPeer)
 		} else {
-			assert.LessOrEqual(t, ps.bytes, s.maxBytesPerPeer)
+			assert.LessOrEqual(t, int(ps.bytes), s.maxBytesPerPeer)
 		}
 		bytes := 0
 		want := map[handle]int32{}
 		for _, cs := range ps.conns {
 			assert.Same(t, cs, s.conns[cs.conn])
-			assert.Same(t, cs, s.connList[cs.slot])
+			assert.Same(t, ps, cs.ps)
 			for _, h := range cs.set.list {
 				want[h]++
 				bytes += entryCost(h)
 			}
 		}
 		if len(ps.conns) > 0 {
-			assert.Equal(t, bytes, ps.bytes, "peer %s charge", ps.id)
+			assert.Equal(t, bytes, int(ps.bytes), "peer %s charge", ps.id)
 			require.Len(t, ps.union.list, len(want), "union of %s", ps.id)
+			if ps.counted {
+				require.Len(t, ps.union.counts(), len(ps.union.list), "counts of %s", ps.id)
+			} else {
+				assert.Len(t, ps.conns, 1)
+				assert.Same(t, &ps.conns[0].set, ps.union, "an uncounted peer's union is its connection's set")
+				assert.Nil(t, ps.union.counts())
+			}
 			for i, h := range ps.union.list {
 				if ps.counted {
-					assert.Equal(t, want[h], ps.union.count[i], "count of %s", h.id)
-				} else {
-					assert.Len(t, ps.conns, 1)
+					assert.Equal(t, want[h], ps.union.counts()[i], "count of %s", h.id)
 				}
+			}
+		} else {
+			assert.Nil(t, ps.union.counts(), "a retained union does not count")
+		}
+		for _, set := range append([]*protoSet{ps.union}, connSets(ps)...) {
+			// The parts most sets do without are there only when needed.
+			if set.aux != nil {
+				assert.True(t, set.aux.at != nil || set.aux.count != nil, "an empty aux is dropped")
+			}
+			if set.aux != nil && set.aux.at != nil {
+				assert.Len(t, set.aux.at, len(set.list))
 			}
 		}
 		for i, h := range ps.union.list {
@@ -66,7 +82,15 @@ func checkConsistent(t *testing.T, s *Store) {
 	}
 	assert.Equal(t, retained, s.retainedCount)
 	assert.Equal(t, retainedBytes, s.retainedBytes)
-	assert.Len(t, s.connList, len(s.conns))
+	conns := 0
+	for _, ps := range s.peers {
+		conns += len(ps.conns)
+	}
+	assert.Len(t, s.conns, conns)
+	for ps, removed := range s.removed {
+		assert.Same(t, ps, s.peers[ps.id], "removals noted for a dropped peer")
+		assert.LessOrEqual(t, len(removed), s.maxPerConn)
+	}
 	for id, h := range s.table {
 		assert.Equal(t, id, h.id)
 		assert.NotEmpty(t, h.peers, "an entry no union has is freed")
@@ -91,7 +115,7 @@ func TestHostilePeerStaysWithinItsBudget(t *testing.T) {
 	}
 	checkConsistent(t, s)
 	s.mu.RLock()
-	charged := s.peers[peerA].bytes
+	charged := int(s.peers[peerA].bytes)
 	s.mu.RUnlock()
 	assert.LessOrEqual(t, charged, DefaultMaxBytesPerPeer)
 	assert.Greater(t, s.Dropped(), uint64(15*DefaultMaxProtocolsPerConn), "what is over the budget is counted")
@@ -109,7 +133,7 @@ func TestHostilePeerStaysWithinItsBudget(t *testing.T) {
 	}
 	checkConsistent(t, s)
 	s.mu.RLock()
-	charged = s.peers[peerA].bytes
+	charged = int(s.peers[peerA].bytes)
 	s.mu.RUnlock()
 	assert.LessOrEqual(t, charged, DefaultMaxRetainedBytesPerPeer, "a retained set is cut to its budget")
 	assert.NotEmpty(t, s.PeerProtocols(peerA))
@@ -218,5 +242,13 @@ func TestMemoryComesBackAfterChurn(t *testing.T) {
 	assert.Zero(t, s.peakPeers, "the emptied peer map was rebuilt")
 	assert.Zero(t, s.peakTable, "the emptied table was rebuilt")
 	assert.Zero(t, s.peakConns, "the emptied connection map was rebuilt")
-	assert.Zero(t, cap(s.connList), "the emptied connection list was given back")
+	assert.Empty(t, s.removed, "the removals noted go with their peers")
+}
+
+func connSets(ps *peerState) []*protoSet {
+	out := make([]*protoSet, len(ps.conns))
+	for i, cs := range ps.conns {
+		out[i] = &cs.set
+	}
+	return out
 }

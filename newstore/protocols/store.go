@@ -83,23 +83,22 @@ type Store struct {
 
 	mu    sync.RWMutex
 	conns map[network.Conn]*connState
-	// connList holds the live connections densely, so the sweeper can look
-	// for closed ones a slice at a time, never holding the lock for all of
-	// them.
-	connList []*connState
-	// scanAt is where the sweeper's next look at connList starts.
-	scanAt int
-	peers  map[peer.ID]*peerState
+	peers map[peer.ID]*peerState
 	// table interns the protocols and indexes the per-peer unions, so
 	// PeersSupporting does not scan every peer: for each protocol, the
 	// peers whose union has it. A slice, not a set: appending costs far
 	// less than inserting into a large hash table, and the union's pos
 	// makes removal O(1).
 	table map[protocol.ID]*protoEntry
+	// removed holds, per peer, what identify pushes removed and did not add
+	// again, so that a late identification event cannot bring it back (see
+	// Identified); at most maxPerConn per peer, all forgotten when full. It
+	// is here rather than in peerState because few peers ever need it.
+	removed map[*peerState]map[protocol.ID]struct{}
 	// peak* are the most entries each map held since it was last rebuilt:
 	// Go maps never shrink, so the sweeper rebuilds one that has emptied
 	// out.
-	peakConns, peakPeers, peakTable int
+	peakConns, peakPeers, peakTable, peakRemoved int
 	// retained lists the peers kept after their last connection, in the
 	// order they lost it, which with one grace period is expiry order too.
 	// Entries go stale when the peer reconnects or is dropped; retainedCount
@@ -132,10 +131,11 @@ type connState struct {
 	// only connection and the peer never had two, set is the peer's union
 	// as well (see peerState.union).
 	set protoSet
-	// slot is conn's index in Store.connList.
-	slot int
 }
 
+// peerState is one peer's. Every connected peer has one, so it is kept to
+// 64 bytes (a size class of the allocator): the rarely needed parts live
+// elsewhere (Store.removed, protoSet.aux).
 type peerState struct {
 	id peer.ID
 	// conns are the peer's live identified connections.
@@ -145,18 +145,15 @@ type peerState struct {
 	// connection's own set until the peer has a second one; from then on
 	// it is a set of its own that counts, per protocol, the connections
 	// advertising it (counted), so a connection's change costs O(change).
-	union   *protoSet
-	counted bool
-	// bytes is the peer's charge against its budget: the entries of its
-	// connections' sets while it has any, of its retained union after.
-	bytes int
+	union *protoSet
 	// retainedUntil is the UnixNano instant the retained union dies; 0 while
 	// the peer has live connections.
 	retainedUntil int64
-	// removed holds what identify pushes removed and did not add again,
-	// so that a late identification event cannot bring it back (see
-	// Identified); at most maxPerConn of them, all forgotten when full.
-	removed map[protocol.ID]struct{}
+	// bytes is the peer's charge against its budget: the entries of its
+	// connections' sets while it has any, of its retained union after. The
+	// budget options keep it within int32.
+	bytes   int32
+	counted bool
 }
 
 // New returns a Store with its sweeper running; Close stops it.
@@ -172,6 +169,7 @@ func New(opts ...Option) *Store {
 		conns:                   make(map[network.Conn]*connState),
 		peers:                   make(map[peer.ID]*peerState),
 		table:                   make(map[protocol.ID]*protoEntry),
+		removed:                 make(map[*peerState]map[protocol.ID]struct{}),
 	}
 	for _, o := range opts {
 		o(s)
@@ -231,10 +229,10 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	}
 	// A later event on c: see above.
 	ps := cs.ps
-	if len(ps.removed) > 0 {
+	if removed := s.removed[ps]; len(removed) > 0 {
 		kept := make([]protocol.ID, 0, len(ids)) // ids may be the caller's slice
 		for _, id := range ids {
-			if _, gone := ps.removed[id]; !gone {
+			if _, gone := removed[id]; !gone {
 				kept = append(kept, id)
 			}
 		}
@@ -268,7 +266,7 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, set []handle) {
 		s.unretainLocked(ps)
 		s.clearUnionLocked(ps)
 	}
-	cs := &connState{conn: c, ps: ps, slot: len(s.connList)}
+	cs := &connState{conn: c, ps: ps}
 	if len(set) > 0 {
 		// Sized once: appending one by one would leave up to twice the
 		// memory behind for the connection's lifetime.
@@ -276,7 +274,6 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, set []handle) {
 	}
 	s.conns[c] = cs
 	s.peakConns = max(s.peakConns, len(s.conns))
-	s.connList = append(s.connList, cs)
 	ps.conns = append(ps.conns, cs)
 	switch {
 	case len(ps.conns) == 1 && !ps.counted:
@@ -298,10 +295,8 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, set []handle) {
 // only its own set.
 func (s *Store) countLocked(ps *peerState) {
 	first := ps.union
-	u := &protoSet{list: first.list, pos: first.pos, at: first.at, count: make([]int32, len(first.list))}
-	for i := range u.count {
-		u.count[i] = 1
-	}
+	u := &protoSet{list: first.list, pos: first.pos, aux: first.aux}
+	u.startCounting()
 	*first = protoSet{list: append([]handle(nil), first.list...)}
 	if len(first.list) > smallSet {
 		first.index()
@@ -320,18 +315,18 @@ func (s *Store) connAddLocked(cs *connState, h handle) {
 		s.drop(dropMaxPerConn, 1)
 		return
 	}
-	if ps.bytes+cost > s.maxBytesPerPeer {
+	if int(ps.bytes)+cost > s.maxBytesPerPeer {
 		s.drop(dropMaxBytesPerPeer, 1)
 		return
 	}
-	ps.bytes += cost
+	ps.bytes += int32(cost)
 	if !ps.counted {
 		s.unionAddLocked(ps, h) // cs.set is the union
 		return
 	}
 	cs.set.add(h)
 	if j := ps.union.find(h); j >= 0 {
-		ps.union.count[j]++
+		ps.union.aux.count[j]++
 		return
 	}
 	s.unionAddLocked(ps, h)
@@ -341,14 +336,16 @@ func (s *Store) connAddLocked(cs *connState, h handle) {
 func (s *Store) connRemoveAtLocked(cs *connState, i int) {
 	ps := cs.ps
 	h := cs.set.list[i]
-	ps.bytes -= entryCost(h)
+	ps.bytes -= int32(entryCost(h))
 	if !ps.counted {
 		s.unionRemoveAtLocked(ps, i) // cs.set is the union
 		return
 	}
 	cs.set.removeAt(i)
 	j := ps.union.find(h)
-	if ps.union.count[j]--; ps.union.count[j] == 0 {
+	if count := ps.union.aux.count; count[j] > 1 {
+		count[j]--
+	} else {
 		s.unionRemoveAtLocked(ps, j)
 	}
 }
@@ -359,7 +356,7 @@ func (s *Store) unionAddLocked(ps *peerState, h handle) {
 	u.add(h)
 	u.pos = append(u.pos, int32(len(h.peers)))
 	if ps.counted {
-		u.count = append(u.count, 1)
+		u.aux.count = append(u.aux.count, 1)
 	}
 	if len(h.peers) == 0 {
 		s.table[h.id] = h
@@ -457,7 +454,7 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 func (s *Store) updateRetainedLocked(ps *peerState, add, rm []handle, rmSet lookup) {
 	for _, h := range rm {
 		if i := ps.union.find(h); i >= 0 {
-			ps.bytes -= entryCost(h)
+			ps.bytes -= int32(entryCost(h))
 			s.retainedBytes -= entryCost(h)
 			s.unionRemoveAtLocked(ps, i)
 		}
@@ -471,36 +468,41 @@ func (s *Store) updateRetainedLocked(ps *peerState, add, rm []handle, rmSet look
 		case len(ps.union.list) >= s.maxPerConn:
 			s.drop(dropMaxPerConn, 1)
 			continue
-		case ps.bytes+cost > s.maxRetainedBytesPerPeer:
+		case int(ps.bytes)+cost > s.maxRetainedBytesPerPeer:
 			s.drop(dropMaxRetainedBytesPerPeer, 1)
 			continue
 		case s.retainedBytes+cost > s.maxRetainedBytes:
 			s.drop(dropMaxRetainedBytes, 1)
 			continue
 		}
-		ps.bytes += cost
+		ps.bytes += int32(cost)
 		s.retainedBytes += cost
 		s.unionAddLocked(ps, h)
 	}
 }
 
-// noteRemovedLocked keeps ps.removed: what rm takes from the peer's set is
-// noted, what add gives back is not any more.
+// noteRemovedLocked keeps s.removed[ps]: what rm takes from the peer's set
+// is noted, what add gives back is not any more.
 func (s *Store) noteRemovedLocked(ps *peerState, add, rm []handle) {
-	for _, h := range add {
-		delete(ps.removed, h.id)
+	removed := s.removed[ps]
+	if removed != nil {
+		for _, h := range add {
+			delete(removed, h.id)
+		}
 	}
 	for _, h := range rm {
 		if !ps.union.has(h) {
 			continue
 		}
-		if ps.removed == nil || len(ps.removed) >= s.maxPerConn {
+		if removed == nil || len(removed) >= s.maxPerConn {
 			// Forgetting every older removal at once keeps this O(1)
 			// amortized; a late event older than maxPerConn removals is
 			// not worth a queue.
-			ps.removed = make(map[protocol.ID]struct{})
+			removed = make(map[protocol.ID]struct{})
+			s.removed[ps] = removed
+			s.peakRemoved = max(s.peakRemoved, len(s.removed))
 		}
-		ps.removed[h.id] = struct{}{}
+		removed[h.id] = struct{}{}
 	}
 }
 
@@ -532,20 +534,9 @@ func (s *Store) ConnClosed(c network.Conn) {
 	s.retainLocked(ps)
 }
 
-// forgetConnLocked takes cs out of the connection map and list.
+// forgetConnLocked takes cs out of the connection map.
 func (s *Store) forgetConnLocked(cs *connState) {
 	delete(s.conns, cs.conn)
-	last := len(s.connList) - 1
-	moved := s.connList[last]
-	s.connList[cs.slot] = moved
-	moved.slot = cs.slot
-	s.connList[last] = nil
-	s.connList = s.connList[:last]
-	if last == 0 {
-		s.connList = nil
-	} else if cap(s.connList) > 1024 && 4*len(s.connList) < cap(s.connList) {
-		s.connList = append(make([]*connState, 0, 2*len(s.connList)), s.connList...)
-	}
 }
 
 func removeConn(conns []*connState, cs *connState) []*connState {
@@ -564,7 +555,7 @@ func removeConn(conns []*connState, cs *connState) []*connState {
 // live connections need, and within the budgets of all retained peers.
 func (s *Store) retainLocked(ps *peerState) {
 	u := *ps.union // the last connection's set, or the counted union
-	u.count = nil
+	u.stopCounting()
 	ps.union, ps.counted = &u, false
 	bytes, keep := 0, 0
 	for _, h := range u.list {
@@ -583,7 +574,7 @@ func (s *Store) retainLocked(ps *peerState) {
 	if cap(u.list) > len(u.list) {
 		u.compact()
 	}
-	ps.bytes = bytes
+	ps.bytes = int32(bytes)
 	until := s.sweeper.Clock.Now().Add(s.grace).UnixNano()
 	ps.retainedUntil = until
 	s.retained = append(s.retained, retainedRef{ps: ps, until: until})
@@ -598,7 +589,7 @@ func (s *Store) retainLocked(ps *peerState) {
 func (s *Store) unretainLocked(ps *peerState) {
 	if len(ps.conns) == 0 && ps.retainedUntil != 0 {
 		s.retainedCount--
-		s.retainedBytes -= ps.bytes
+		s.retainedBytes -= int(ps.bytes)
 	}
 	ps.retainedUntil = 0 // makes any queue entry stale
 }
@@ -775,6 +766,7 @@ func (s *Store) dropPeerLocked(ps *peerState) {
 	s.clearUnionLocked(ps)
 	ps.conns = nil
 	delete(s.peers, ps.id)
+	delete(s.removed, ps)
 }
 
 // sweepBatch is how much the sweeper does per hold of the lock, so that an
@@ -821,22 +813,24 @@ func (s *Store) sweep() {
 
 	// A Disconnected notification can be missed (a conn that closed while an
 	// attachment was being set up); closed conns must not live forever.
-	// One batch of connections per hold of the lock.
+	// One batch of connections per hold of the lock: the range goes on over
+	// the map between holds, as Go allows a map to change under a range (a
+	// connection removed meanwhile is not produced, one added may wait for
+	// the next sweep). Should the map be rebuilt meanwhile, the range ends
+	// on the old one, and ConnClosed ignores a conn the store has dropped.
 	var closed []network.Conn
-	for start := 0; ; start += sweepBatch {
-		s.mu.RLock()
-		n := len(s.connList)
-		if start >= n {
+	s.mu.RLock()
+	n := 0
+	for c := range s.conns {
+		if n++; n%sweepBatch == 0 {
 			s.mu.RUnlock()
-			break
+			s.mu.RLock()
 		}
-		for _, cs := range s.connList[start:min(n, start+sweepBatch)] {
-			if cs.conn.IsClosed() {
-				closed = append(closed, cs.conn)
-			}
+		if c.IsClosed() {
+			closed = append(closed, c)
 		}
-		s.mu.RUnlock()
 	}
+	s.mu.RUnlock()
 	for _, c := range closed {
 		s.ConnClosed(c)
 	}
@@ -859,6 +853,10 @@ func (s *Store) shrinkMapsLocked() {
 	if s.peakTable > floor && 4*len(s.table) < s.peakTable {
 		s.table = rebuilt(s.table)
 		s.peakTable = len(s.table)
+	}
+	if s.peakRemoved > floor && 4*len(s.removed) < s.peakRemoved {
+		s.removed = rebuilt(s.removed)
+		s.peakRemoved = len(s.removed)
 	}
 }
 
