@@ -273,6 +273,11 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 			s.enqueueLocked(p, ps)
 		}
 	}
+	if ps.entries == nil {
+		// Room for two from the start: identify gives every peer an agent
+		// and a protocol version, and growing from one would allocate twice.
+		ps.entries = make([]entry, 0, 2)
+	}
 	ps.entries = append(ps.entries, entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires})
 	s.chargeLocked(ps, size)
 	s.noteExpiryLocked(expires)

@@ -222,9 +222,10 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	p := c.RemotePeer()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var buf [smallSet]handle
 	cs := s.conns[c]
 	if cs == nil {
-		s.addConnLocked(c, p, s.resolveLocked(ids, true))
+		s.addConnLocked(c, p, s.resolveLocked(buf[:0], ids, true))
 		return
 	}
 	// A later event on c: see above.
@@ -238,7 +239,7 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 		}
 		ids = kept
 	}
-	set := s.resolveLocked(ids, true)
+	set := s.resolveLocked(buf[:0], ids, true)
 	next := makeLookup(set)
 	// From the end: removeAt moves the last entry, one already kept, into
 	// the slot it frees.
@@ -421,8 +422,9 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 	if ps == nil {
 		return // nothing identified on this peer yet: the identify event will carry the set
 	}
-	add := s.resolveLocked(addIDs, true)
-	rm := s.resolveLocked(rmIDs, false) // what no set has needs no removing
+	var addBuf, rmBuf [smallSet]handle
+	add := s.resolveLocked(addBuf[:0], addIDs, true)
+	rm := s.resolveLocked(rmBuf[:0], rmIDs, false) // what no set has needs no removing
 	rmSet := makeLookup(rm)
 	s.noteRemovedLocked(ps, add, rm)
 	if len(ps.conns) == 0 {
@@ -527,6 +529,9 @@ func (s *Store) ConnClosed(c network.Conn) {
 		return
 	}
 	ps.conns = nil
+	// The union may be cs.set, kept as the retained set: it must not keep
+	// the connection alive.
+	cs.conn = nil
 	if s.grace <= 0 {
 		s.dropPeerLocked(ps)
 		return
@@ -554,9 +559,11 @@ func removeConn(conns []*connState, cs *connState) []*connState {
 // grace period: cut to the per-peer retained budget, stripped of what only
 // live connections need, and within the budgets of all retained peers.
 func (s *Store) retainLocked(ps *peerState) {
-	u := *ps.union // the last connection's set, or the counted union
+	// The last connection's set (in a connState nothing else refers to any
+	// more), or the counted union: kept where it is, not copied.
+	u := ps.union
 	u.stopCounting()
-	ps.union, ps.counted = &u, false
+	ps.counted = false
 	bytes, keep := 0, 0
 	for _, h := range u.list {
 		if bytes+entryCost(h) > s.maxRetainedBytesPerPeer {
@@ -870,9 +877,12 @@ func rebuilt[K comparable, V any](m map[K]V) map[K]V {
 	return out
 }
 
-// dedupe returns protos without duplicates, at most maxPerConn of them and
-// no more than a peer's byte budget (the rest counted as dropped). It runs
-// before the lock is taken.
+// dedupe returns at most maxPerConn of protos and no more than a peer's
+// byte budget (the rest counted as dropped), without duplicates if there are
+// more than smallSet of them. It runs before the lock is taken. A list of
+// smallSet or fewer, what honest peers send, is returned as it is (callers
+// never write to it): resolveLocked drops its duplicates by comparing
+// handles, which costs less than comparing strings.
 func (s *Store) dedupe(protos []protocol.ID) []protocol.ID {
 	if len(protos) == 0 {
 		return nil
@@ -891,54 +901,50 @@ func (s *Store) dedupe(protos []protocol.ID) []protocol.ID {
 			break
 		}
 	}
-	out := make([]protocol.ID, 0, len(protos))
-	var seen map[protocol.ID]struct{}
-	if len(protos) > smallSet {
-		seen = make(map[protocol.ID]struct{}, len(protos))
-	} else if !hasDuplicates(protos) {
-		return protos // the common case costs no copy; callers never write to it
+	if len(protos) <= smallSet {
+		return protos
 	}
+	out := make([]protocol.ID, 0, len(protos))
+	seen := make(map[protocol.ID]struct{}, len(protos))
 	for _, p := range protos {
-		if seen != nil {
-			if _, dup := seen[p]; dup {
+		if _, dup := seen[p]; !dup {
+			seen[p] = struct{}{}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// resolveLocked appends to dst the entries of ids, as dedupe returned
+// them: the interned one of a protocol some union has, or, with create, a
+// new entry that joins the table when a union takes it. Without create,
+// protocols no set has are left out. Duplicates, which dedupe leaves in a
+// short list, are dropped here. Callers pass a buffer for smallSet entries
+// on their stack, so an honest event allocates nothing for it.
+func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, create bool) []handle {
+	dst = slices.Grow(dst, len(ids))
+	short := len(ids) <= smallSet
+	start := len(dst)
+	for _, id := range ids {
+		h := s.table[id]
+		switch {
+		case h != nil:
+			if short && slices.Contains(dst[start:], h) {
 				continue
 			}
-			seen[p] = struct{}{}
-		} else if slices.Contains(out, p) {
+		case !create:
 			continue
+		default:
+			// A new entry is the one of its ID not in the table (no
+			// peers yet): compare strings with those only.
+			if short && slices.ContainsFunc(dst[start:], func(x handle) bool { return len(x.peers) == 0 && x.id == id }) {
+				continue
+			}
+			h = &protoEntry{id: id}
 		}
-		out = append(out, p)
+		dst = append(dst, h)
 	}
-	return out
-}
-
-func hasDuplicates(protos []protocol.ID) bool {
-	for i, p := range protos {
-		if slices.Contains(protos[:i], p) {
-			return true
-		}
-	}
-	return false
-}
-
-// resolveLocked returns the entries of ids, which must be distinct: the
-// interned one of a protocol some union has, or, with create, a new entry
-// that joins the table when a union takes it. Without create, protocols no
-// set has are left out.
-func (s *Store) resolveLocked(ids []protocol.ID, create bool) []handle {
-	if len(ids) == 0 {
-		return nil
-	}
-	out := make([]handle, 0, len(ids))
-	for _, id := range ids {
-		switch h := s.table[id]; {
-		case h != nil:
-			out = append(out, h)
-		case create:
-			out = append(out, &protoEntry{id: id})
-		}
-	}
-	return out
+	return dst
 }
 
 // lookup answers membership in a list of handles: by scanning a small one,
