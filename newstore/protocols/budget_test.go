@@ -76,7 +76,7 @@ func checkConsistent(t *testing.T, s *Store) {
 		}
 		for i, h := range ps.union.list {
 			assert.Equal(t, i, ps.union.find(h))
-			assert.Same(t, ps, h.peers[ps.union.pos[i]], "set entry without an index entry")
+			assert.Same(t, ps, h.supporter(int(ps.union.pos[i])), "set entry without an index entry")
 			assert.Same(t, h, s.table[h.id], "set entry not interned")
 		}
 	}
@@ -93,8 +93,9 @@ func checkConsistent(t *testing.T, s *Store) {
 	}
 	for id, h := range s.table {
 		assert.Equal(t, id, h.id)
-		assert.NotEmpty(t, h.peers, "an entry no union has is freed")
-		for i, ps := range h.peers {
+		assert.Positive(t, h.supporters(), "an entry no union has is freed")
+		for i := range h.supporters() {
+			ps := h.supporter(i)
 			assert.Same(t, ps, s.peers[ps.id], "index entry for a dropped peer")
 			j := ps.union.find(h)
 			require.GreaterOrEqual(t, j, 0, "index entry without a set entry")
@@ -251,4 +252,49 @@ func connSets(ps *peerState) []*protoSet {
 		out[i] = &cs.set
 	}
 	return out
+}
+
+func TestIndexPastAChunkKeepsInStep(t *testing.T) {
+	// A protocol most peers speak has a supporter list of several chunks:
+	// peers leave from anywhere in it, join at its end, and cross chunk
+	// boundaries both ways; positions must stay exact.
+	s, mock := newMockStore(t, WithGracePeriod(time.Minute), WithSweepInterval(time.Hour))
+	rng := rand.New(rand.NewPCG(3, 4))
+	var conns []*fakeConn
+	next := 0
+	connect := func() {
+		c := newConn(peer.ID(fmt.Sprint("many", next)))
+		next++
+		conns = append(conns, c)
+		s.Identified(c, []protocol.ID{kad, ping})
+	}
+	for range 3*listChunk + 10 {
+		connect()
+	}
+	checkConsistent(t, s)
+	for round := range 6 {
+		// Shrink across two chunk boundaries, then grow back past them.
+		for range listChunk + listChunk/2 {
+			i := rng.IntN(len(conns))
+			s.ConnClosed(conns[i])
+			conns = append(conns[:i], conns[i+1:]...)
+		}
+		mock.Add(time.Minute)
+		s.sweep() // the retained peers go too
+		checkConsistent(t, s)
+		require.Len(t, s.PeersSupporting(kad), len(conns), "round %d", round)
+		for range listChunk + listChunk/2 {
+			connect()
+		}
+		checkConsistent(t, s)
+		require.Len(t, s.PeersSupporting(kad), len(conns), "round %d", round)
+	}
+	for _, c := range conns {
+		s.ConnClosed(c)
+	}
+	mock.Add(time.Minute)
+	s.sweep()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	assert.Empty(t, s.table, "every list emptied, every entry freed")
 }

@@ -58,6 +58,9 @@ func (s *Store) stats() newstore.StoreStats {
 	}
 	for id, e := range s.table {
 		b += mapEntrySize + protoEntrySize + int64(len(id)) + int64(cap(e.peers))*pointerSize
+		if e.more != nil {
+			b += int64(len(e.more.chunks)) * listChunk * pointerSize
+		}
 	}
 	b += int64(cap(s.retained)) * int64(unsafe.Sizeof(retainedRef{}))
 	st.Bytes = b

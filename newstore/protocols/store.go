@@ -57,17 +57,6 @@ const (
 // handle is an interned protocol ID: 8 bytes, compared by pointer.
 type handle = *protoEntry
 
-// protoEntry is one protocol ID, shared by every set that holds it, and the
-// peers whose union has it. It is in Store.table exactly while that list is
-// not empty: the string goes the moment the last set lets it go. (Package
-// unique would free it only after a collection, through a weak pointer and
-// a cleanup per string, which for a peer advertising a thousand strings of
-// its own costs the collector more than the store.)
-type protoEntry struct {
-	id    protocol.ID
-	peers []*peerState
-}
-
 // Store keeps the protocols of each live connection. It is safe for
 // concurrent use; build one with New.
 type Store struct {
@@ -355,7 +344,7 @@ func (s *Store) connRemoveAtLocked(cs *connState, i int) {
 func (s *Store) unionAddLocked(ps *peerState, h handle) {
 	u := ps.union
 	u.add(h)
-	u.pos = append(u.pos, int32(len(h.peers)))
+	u.pos = append(u.pos, int32(h.supporters()))
 	if ps.counted {
 		u.aux.count = append(u.aux.count, 1)
 	}
@@ -363,7 +352,7 @@ func (s *Store) unionAddLocked(ps *peerState, h handle) {
 		s.table[h.id] = h
 		s.peakTable = max(s.peakTable, len(s.table))
 	}
-	h.peers = append(h.peers, ps)
+	h.addSupporter(ps)
 }
 
 // unionRemoveAtLocked removes the entry at slot i of ps's union, and ps
@@ -377,23 +366,15 @@ func (s *Store) unionRemoveAtLocked(ps *peerState, i int) {
 // unindexLocked removes the entry at i from h's list, moving the last entry
 // into its place.
 func (s *Store) unindexLocked(h handle, i int32) {
-	list := h.peers
-	last := len(list) - 1
-	if moved := list[last]; int(i) != last {
-		list[i] = moved
+	last := h.supporters() - 1
+	if moved := h.supporter(last); int(i) != last {
+		h.setSupporter(int(i), moved)
 		moved.union.pos[moved.union.find(h)] = i
 	}
-	list[last] = nil
+	h.removeLastSupporter()
 	if last == 0 {
-		h.peers = nil
 		delete(s.table, h.id)
-		return
 	}
-	list = list[:last]
-	if cap(list) > 64 && 4*len(list) < cap(list) {
-		list = append(make([]*peerState, 0, 2*len(list)), list...)
-	}
-	h.peers = list
 }
 
 // clearUnionLocked empties ps's union and takes ps out of the index.
@@ -720,13 +701,13 @@ func (s *Store) PeersSupporting(proto protocol.ID) []peer.ID {
 	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var list []*peerState
-	if h := s.table[proto]; h != nil {
-		list = h.peers
+	h := s.table[proto]
+	if h == nil {
+		return []peer.ID{}
 	}
-	out := make([]peer.ID, 0, len(list))
-	for _, ps := range list {
-		if len(ps.conns) > 0 || ps.retainedUntil > now {
+	out := make([]peer.ID, 0, h.supporters())
+	for i := range h.supporters() {
+		if ps := h.supporter(i); len(ps.conns) > 0 || ps.retainedUntil > now {
 			out = append(out, ps.id)
 		}
 	}

@@ -365,7 +365,8 @@ func TestConcurrentUse(t *testing.T) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, h := range s.table {
-		for i, ps := range h.peers {
+		for i := range h.supporters() {
+			ps := h.supporter(i)
 			assert.Same(t, ps, s.peers[ps.id], "index entry for a dropped peer")
 			j := ps.union.find(h)
 			require.GreaterOrEqual(t, j, 0, "index entry without a set entry")
@@ -381,7 +382,7 @@ func TestConcurrentUse(t *testing.T) {
 	assert.Equal(t, retained, s.retainedCount, "retained count kept in step")
 	for _, ps := range s.peers {
 		for j, h := range ps.union.list {
-			assert.Same(t, ps, h.peers[ps.union.pos[j]], "set entry without an index entry")
+			assert.Same(t, ps, h.supporter(int(ps.union.pos[j])), "set entry without an index entry")
 		}
 	}
 }
