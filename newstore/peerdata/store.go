@@ -211,8 +211,6 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	if ttlAfterDisconnect < 0 {
 		return fmt.Errorf("peerdata: put for peer %s: negative ttlAfterDisconnect %v", p, ttlAfterDisconnect)
 	}
-	now := s.sweeper.Clock.Now().UnixNano()
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
@@ -220,8 +218,11 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	if !connected && ttlAfterDisconnect == 0 {
 		return fmt.Errorf("put for peer %s: %w", p, ErrNotConnected)
 	}
-	var expires int64
+	// Only values of a peer not connected expire: reading the clock costs
+	// more than the rest of a connected peer's Put.
+	var now, expires int64
 	if !connected {
+		now = s.sweeper.Clock.Now().UnixNano()
 		expires = now + int64(ttlAfterDisconnect)
 	}
 	size := chargeOf(key, val)
@@ -255,6 +256,9 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	}
 	if ps == nil || len(ps.entries) == 0 {
 		if s.withData >= s.maxPeers {
+			if now == 0 {
+				now = s.sweeper.Clock.Now().UnixNano()
+			}
 			if s.nextExpiry != 0 && now >= s.nextExpiry {
 				s.sweepLocked(now)
 			}
@@ -444,7 +448,6 @@ func (s *Store) Peers() []peer.ID {
 // next Disconnected. Subscribe calls it from connectedness events; call it
 // directly for peers connected before the subscription.
 func (s *Store) Connected(p peer.ID) {
-	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
@@ -458,7 +461,7 @@ func (s *Store) Connected(p peer.ID) {
 	}
 	// Values that already expired stay dead: a reconnect only saves values
 	// still within their TTL.
-	s.pruneLocked(p, ps, now)
+	s.pruneLocked(p, ps, s.sweeper.Clock.Now().UnixNano())
 	s.retainedBytes -= ps.bytes
 	ps.connected, ps.seq = true, 0
 	for i := range ps.entries {
