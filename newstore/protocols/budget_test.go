@@ -87,6 +87,11 @@ func checkConsistent(t *testing.T, s *Store) {
 		conns += len(ps.conns)
 	}
 	assert.Len(t, s.conns, conns)
+	assert.LessOrEqual(t, len(s.spare), s.maxPerConn)
+	for _, h := range s.spare {
+		assert.Zero(t, h.supporters(), "a spare entry is in no union")
+		assert.Empty(t, h.id, "a spare entry keeps no peer's string")
+	}
 	for ps, removed := range s.removed {
 		assert.Same(t, ps, s.peers[ps.id], "removals noted for a dropped peer")
 		assert.LessOrEqual(t, len(removed), s.maxPerConn)

@@ -104,7 +104,9 @@ func (h *protoEntry) removeLastSupporter() {
 	}
 	switch {
 	case last == 0:
-		h.peers = nil
+		if cap(h.peers) > 4 {
+			h.peers = nil
+		} // else kept: a spare entry (see Store.spare) reuses it
 	case cap(h.peers) > 64 && 4*len(h.peers) < cap(h.peers):
 		h.peers = append(make([]*peerState, 0, 2*len(h.peers)), h.peers...)
 	}

@@ -79,6 +79,12 @@ type Store struct {
 	// less than inserting into a large hash table, and the union's pos
 	// makes removal O(1).
 	table map[protocol.ID]*protoEntry
+	// spare are entries an event created for protocols no set took (left
+	// out for a bound), kept for the next event's new protocols: a peer
+	// over its budget sends a thousand at a time, all dropped, and
+	// allocating an entry for each cost more than the rest of the event.
+	// At most maxPerConn; the sweeper lets them go.
+	spare []*protoEntry
 	// removed holds, per peer, what identify pushes removed and did not add
 	// again, so that a late identification event cannot bring it back (see
 	// Identified); at most maxPerConn per peer, all forgotten when full. It
@@ -214,7 +220,9 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	var buf [smallSet]handle
 	cs := s.conns[c]
 	if cs == nil {
-		s.addConnLocked(c, p, s.resolveLocked(buf[:0], ids, true))
+		set := s.resolveLocked(buf[:0], ids, true)
+		s.addConnLocked(c, p, set)
+		s.recycleLocked(set, lookup{})
 		return
 	}
 	// A later event on c: see above.
@@ -240,6 +248,7 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	for _, h := range set {
 		s.connAddLocked(cs, h)
 	}
+	s.recycleLocked(set, lookup{})
 }
 
 // addConnLocked starts c's set, and p's state if c is its first
@@ -408,6 +417,11 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 	rm := s.resolveLocked(rmBuf[:0], rmIDs, false) // what no set has needs no removing
 	rmSet := makeLookup(rm)
 	s.noteRemovedLocked(ps, add, rm)
+	defer func() {
+		// An entry both added and removed is recycled once, with rm.
+		s.recycleLocked(add, rmSet)
+		s.recycleLocked(rm, lookup{})
+	}()
 	if len(ps.conns) == 0 {
 		s.updateRetainedLocked(ps, add, rm, rmSet)
 		return
@@ -797,6 +811,7 @@ func (s *Store) sweep() {
 		s.retained = kept
 	}
 	s.shrinkMapsLocked()
+	s.spare = nil
 	s.mu.Unlock()
 
 	// A Disconnected notification can be missed (a conn that closed while an
@@ -921,11 +936,39 @@ func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, create bool) []ha
 			if short && slices.ContainsFunc(dst[start:], func(x handle) bool { return len(x.peers) == 0 && x.id == id }) {
 				continue
 			}
-			h = &protoEntry{id: id}
+			h = s.newEntryLocked(id)
 		}
 		dst = append(dst, h)
 	}
 	return dst
+}
+
+// newEntryLocked returns an entry for id, which no set has: a spare one if
+// there is.
+func (s *Store) newEntryLocked(id protocol.ID) handle {
+	if n := len(s.spare); n > 0 {
+		h := s.spare[n-1]
+		s.spare[n-1] = nil
+		s.spare = s.spare[:n-1]
+		h.id = id
+		return h
+	}
+	return &protoEntry{id: id}
+}
+
+// recycleLocked keeps as spares the entries of set, as resolveLocked
+// returned it (no duplicates), but those in skip, that no set holds (any
+// more): an entry no union has is in no set, and in no table.
+func (s *Store) recycleLocked(set []handle, skip lookup) {
+	for _, h := range set {
+		if len(s.spare) >= s.maxPerConn {
+			return
+		}
+		if h.supporters() == 0 && !skip.has(h) {
+			h.id = "" // the string is the peer's: let it go
+			s.spare = append(s.spare, h)
+		}
+	}
 }
 
 // lookup answers membership in a list of handles: by scanning a small one,
