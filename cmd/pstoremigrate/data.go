@@ -36,8 +36,10 @@ held open elsewhere is refused.
 Inspect describes PATH, a snapshot file or a datastore, without writing to
 it: peers, addresses (live and expired), public keys, signed peer records;
 for the legacy pstoreds layout also protocols, other metadata, and how many
-private keys it holds in clear text. -json prints the same as one JSON
-object. Entries that do not decode are listed, and make the exit status 1.
+private keys it holds in clear text, and how many private keys deleted from
+the key space are still readable in its files (tables read entry by entry,
+journals and WALs raw). -json prints the same as one JSON object. Entries
+that do not decode are listed, and make the exit status 1.
 
 Import converts the legacy pstoreds datastore DATASTORE into a new snapshot
 file (-format snapshot, what newstore's file sink loads) or a new datastore
@@ -58,8 +60,10 @@ bar is drawn on standard error when it is a terminal, or with -progress.
 Scrub deletes the private keys that pstoreds stored in clear text in
 DATASTORE (the /peers/keys/<peer>/priv entries) and nothing else, prints
 each one it removed, and compacts the datastore so that the keys leave its
-files too. Upstream pstoreds and compat/pstoreds still open the datastore
-afterwards. -dry-run prints what would be removed and changes nothing.
+files too, those deleted earlier included; it then reads the files again
+and fails if a key is still readable in them. Upstream pstoreds and
+compat/pstoreds still open the datastore afterwards. -dry-run prints what
+would be removed and changes nothing.
 
 Flags may also be written with two dashes (--from, --dry-run) and after the
 path. On any error nothing is written: a failed import removes what it had

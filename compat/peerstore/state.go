@@ -115,8 +115,8 @@ func (t *tracker) identified(c network.Conn, p peer.ID, protos []protocol.ID, ag
 	_ = t.data.Delete(p, protocolsOverrideKey{})
 	// Errors here are the store's caps: an agent version is not worth more
 	// than what the caps allow.
-	t.putVersion(p, "AgentVersion", agent)
-	t.putVersion(p, "ProtocolVersion", protoVersion)
+	t.putVersion(p, metaKey("AgentVersion"), agent)
+	t.putVersion(p, metaKey("ProtocolVersion"), protoVersion)
 	// Last: a reader takes a known connection as an event fully handled
 	// (see hasUnseenConn), so the data must be in place first.
 	t.protos.Identified(c, protos)
@@ -124,7 +124,9 @@ func (t *tracker) identified(c network.Conn, p peer.ID, protos []protocol.ID, ag
 
 // putVersion keeps an agent or protocol version within maxVersionBytes; a
 // longer one drops what the peer sent before, which it no longer claims.
-func (t *tracker) putVersion(p peer.ID, key metaKey, v string) {
+// key is an interface already: a constant converted at the call costs no
+// allocation, a metaKey converted here would cost one per peer and key.
+func (t *tracker) putVersion(p peer.ID, key any, v string) {
 	if len(v) > maxVersionBytes {
 		t.droppedVersions.Add(1)
 		_ = t.data.Delete(p, key)

@@ -120,14 +120,20 @@ type peerState struct {
 	entries []entry
 }
 
+// entry is one value. Every connected peer holds a few, so it keeps no
+// more than it must: its charge is recomputed from key and val (size).
 type entry struct {
 	key, val any
 	ttl      time.Duration
-	size     int
 	// expires is the UnixNano instant the value dies, 0 while the peer is
 	// connected.
 	expires int64
 }
+
+// size is what e is charged against the byte budgets.
+func (e *entry) size() int { return chargeOf(e.key, e.val) }
+
+func chargeOf(key, val any) int { return sizeOf(key) + sizeOf(val) + EntryOverhead }
 
 // New returns a Store with its bounds and a sweeper goroutine running; Close
 // stops it.
@@ -205,8 +211,6 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	if ttlAfterDisconnect < 0 {
 		return fmt.Errorf("peerdata: put for peer %s: negative ttlAfterDisconnect %v", p, ttlAfterDisconnect)
 	}
-	now := s.sweeper.Clock.Now().UnixNano()
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
@@ -214,11 +218,14 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	if !connected && ttlAfterDisconnect == 0 {
 		return fmt.Errorf("put for peer %s: %w", p, ErrNotConnected)
 	}
-	var expires int64
+	// Only values of a peer not connected expire: reading the clock costs
+	// more than the rest of a connected peer's Put.
+	var now, expires int64
 	if !connected {
+		now = s.sweeper.Clock.Now().UnixNano()
 		expires = now + int64(ttlAfterDisconnect)
 	}
-	size := sizeOf(key) + sizeOf(val) + EntryOverhead
+	size := chargeOf(key, val)
 	if ps != nil {
 		s.pruneLocked(p, ps, now)
 		ps = s.peers[p] // pruning may have dropped a disconnected peer
@@ -226,12 +233,13 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	if ps != nil {
 		for i := range ps.entries {
 			if ps.entries[i].key == key {
-				if ps.bytes-ps.entries[i].size+size > s.maxBytesPerPeer {
+				old := ps.entries[i].size()
+				if ps.bytes-old+size > s.maxBytesPerPeer {
 					s.tracer.Dropped(newstore.StorePeerData, "max_bytes_per_peer", 1)
 					return fmt.Errorf("put for peer %s: %w (budget %d bytes)", p, ErrTooManyBytes, s.maxBytesPerPeer)
 				}
-				s.chargeLocked(ps, size-ps.entries[i].size)
-				ps.entries[i] = entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires, size: size}
+				s.chargeLocked(ps, size-old)
+				ps.entries[i] = entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires}
 				s.noteExpiryLocked(expires)
 				s.evictLocked(ps)
 				return nil
@@ -248,6 +256,9 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	}
 	if ps == nil || len(ps.entries) == 0 {
 		if s.withData >= s.maxPeers {
+			if now == 0 {
+				now = s.sweeper.Clock.Now().UnixNano()
+			}
 			if s.nextExpiry != 0 && now >= s.nextExpiry {
 				s.sweepLocked(now)
 			}
@@ -266,7 +277,12 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 			s.enqueueLocked(p, ps)
 		}
 	}
-	ps.entries = append(ps.entries, entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires, size: size})
+	if ps.entries == nil {
+		// Room for two from the start: identify gives every peer an agent
+		// and a protocol version, and growing from one would allocate twice.
+		ps.entries = make([]entry, 0, 2)
+	}
+	ps.entries = append(ps.entries, entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires})
 	s.chargeLocked(ps, size)
 	s.noteExpiryLocked(expires)
 	s.evictLocked(ps)
@@ -391,7 +407,7 @@ func (s *Store) Delete(p peer.ID, key any) error {
 	}
 	for i := range ps.entries {
 		if ps.entries[i].key == key {
-			s.chargeLocked(ps, -ps.entries[i].size)
+			s.chargeLocked(ps, -ps.entries[i].size())
 			ps.entries = deleteAt(ps.entries, i)
 			s.afterShrinkLocked(p, ps)
 			return nil
@@ -432,7 +448,6 @@ func (s *Store) Peers() []peer.ID {
 // next Disconnected. Subscribe calls it from connectedness events; call it
 // directly for peers connected before the subscription.
 func (s *Store) Connected(p peer.ID) {
-	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
@@ -446,7 +461,7 @@ func (s *Store) Connected(p peer.ID) {
 	}
 	// Values that already expired stay dead: a reconnect only saves values
 	// still within their TTL.
-	s.pruneLocked(p, ps, now)
+	s.pruneLocked(p, ps, s.sweeper.Clock.Now().UnixNano())
 	s.retainedBytes -= ps.bytes
 	ps.connected, ps.seq = true, 0
 	for i := range ps.entries {
@@ -473,7 +488,7 @@ func (s *Store) Disconnected(p peer.ID) {
 	kept := ps.entries[:0]
 	for _, e := range ps.entries {
 		if e.ttl == 0 {
-			ps.bytes -= e.size
+			ps.bytes -= e.size()
 			continue
 		}
 		e.expires = now + int64(e.ttl)
@@ -551,7 +566,7 @@ func (s *Store) pruneLocked(p peer.ID, ps *peerState, now int64) {
 	kept := ps.entries[:0]
 	for _, e := range ps.entries {
 		if e.expires != 0 && e.expires <= now {
-			s.chargeLocked(ps, -e.size)
+			s.chargeLocked(ps, -e.size())
 			continue
 		}
 		kept = append(kept, e)

@@ -32,45 +32,75 @@ func checkConsistent(t *testing.T, s *Store) {
 		require.NotNil(t, ps.union, "peer %s without a union", ps.id)
 		if len(ps.conns) == 0 {
 			retained++
-			retainedBytes += ps.bytes
-			assert.LessOrEqual(t, ps.bytes, s.maxRetainedBytesPerPeer)
+			retainedBytes += int(ps.bytes)
+			assert.LessOrEqual(t, int(ps.bytes), s.maxRetainedBytesPerPeer)
 		} else {
-			assert.LessOrEqual(t, ps.bytes, s.maxBytesPerPeer)
+			assert.LessOrEqual(t, int(ps.bytes), s.maxBytesPerPeer)
 		}
 		bytes := 0
 		want := map[handle]int32{}
 		for _, cs := range ps.conns {
 			assert.Same(t, cs, s.conns[cs.conn])
-			assert.Same(t, cs, s.connList[cs.slot])
+			assert.Same(t, ps, cs.ps)
 			for _, h := range cs.set.list {
 				want[h]++
 				bytes += entryCost(h)
 			}
 		}
 		if len(ps.conns) > 0 {
-			assert.Equal(t, bytes, ps.bytes, "peer %s charge", ps.id)
+			assert.Equal(t, bytes, int(ps.bytes), "peer %s charge", ps.id)
 			require.Len(t, ps.union.list, len(want), "union of %s", ps.id)
+			if ps.counted {
+				require.Len(t, ps.union.counts(), len(ps.union.list), "counts of %s", ps.id)
+			} else {
+				assert.Len(t, ps.conns, 1)
+				assert.Same(t, &ps.conns[0].set, ps.union, "an uncounted peer's union is its connection's set")
+				assert.Nil(t, ps.union.counts())
+			}
 			for i, h := range ps.union.list {
 				if ps.counted {
-					assert.Equal(t, want[h], ps.union.count[i], "count of %s", h.id)
-				} else {
-					assert.Len(t, ps.conns, 1)
+					assert.Equal(t, want[h], ps.union.counts()[i], "count of %s", h.id)
 				}
+			}
+		} else {
+			assert.Nil(t, ps.union.counts(), "a retained union does not count")
+		}
+		for _, set := range append([]*protoSet{ps.union}, connSets(ps)...) {
+			// The parts most sets do without are there only when needed.
+			if set.aux != nil {
+				assert.True(t, set.aux.at != nil || set.aux.count != nil, "an empty aux is dropped")
+			}
+			if set.aux != nil && set.aux.at != nil {
+				assert.Len(t, set.aux.at, len(set.list))
 			}
 		}
 		for i, h := range ps.union.list {
 			assert.Equal(t, i, ps.union.find(h))
-			assert.Same(t, ps, h.peers[ps.union.pos[i]], "set entry without an index entry")
+			assert.Same(t, ps, h.supporter(int(ps.union.pos[i])), "set entry without an index entry")
 			assert.Same(t, h, s.table[h.id], "set entry not interned")
 		}
 	}
 	assert.Equal(t, retained, s.retainedCount)
 	assert.Equal(t, retainedBytes, s.retainedBytes)
-	assert.Len(t, s.connList, len(s.conns))
+	conns := 0
+	for _, ps := range s.peers {
+		conns += len(ps.conns)
+	}
+	assert.Len(t, s.conns, conns)
+	assert.LessOrEqual(t, len(s.spare), s.maxPerConn)
+	for _, h := range s.spare {
+		assert.Zero(t, h.supporters(), "a spare entry is in no union")
+		assert.Empty(t, h.id, "a spare entry keeps no peer's string")
+	}
+	for ps, removed := range s.removed {
+		assert.Same(t, ps, s.peers[ps.id], "removals noted for a dropped peer")
+		assert.LessOrEqual(t, len(removed), s.maxPerConn)
+	}
 	for id, h := range s.table {
 		assert.Equal(t, id, h.id)
-		assert.NotEmpty(t, h.peers, "an entry no union has is freed")
-		for i, ps := range h.peers {
+		assert.Positive(t, h.supporters(), "an entry no union has is freed")
+		for i := range h.supporters() {
+			ps := h.supporter(i)
 			assert.Same(t, ps, s.peers[ps.id], "index entry for a dropped peer")
 			j := ps.union.find(h)
 			require.GreaterOrEqual(t, j, 0, "index entry without a set entry")
@@ -91,7 +121,7 @@ func TestHostilePeerStaysWithinItsBudget(t *testing.T) {
 	}
 	checkConsistent(t, s)
 	s.mu.RLock()
-	charged := s.peers[peerA].bytes
+	charged := int(s.peers[peerA].bytes)
 	s.mu.RUnlock()
 	assert.LessOrEqual(t, charged, DefaultMaxBytesPerPeer)
 	assert.Greater(t, s.Dropped(), uint64(15*DefaultMaxProtocolsPerConn), "what is over the budget is counted")
@@ -109,7 +139,7 @@ func TestHostilePeerStaysWithinItsBudget(t *testing.T) {
 	}
 	checkConsistent(t, s)
 	s.mu.RLock()
-	charged = s.peers[peerA].bytes
+	charged = int(s.peers[peerA].bytes)
 	s.mu.RUnlock()
 	assert.LessOrEqual(t, charged, DefaultMaxRetainedBytesPerPeer, "a retained set is cut to its budget")
 	assert.NotEmpty(t, s.PeerProtocols(peerA))
@@ -218,5 +248,58 @@ func TestMemoryComesBackAfterChurn(t *testing.T) {
 	assert.Zero(t, s.peakPeers, "the emptied peer map was rebuilt")
 	assert.Zero(t, s.peakTable, "the emptied table was rebuilt")
 	assert.Zero(t, s.peakConns, "the emptied connection map was rebuilt")
-	assert.Zero(t, cap(s.connList), "the emptied connection list was given back")
+	assert.Empty(t, s.removed, "the removals noted go with their peers")
+}
+
+func connSets(ps *peerState) []*protoSet {
+	out := make([]*protoSet, len(ps.conns))
+	for i, cs := range ps.conns {
+		out[i] = &cs.set
+	}
+	return out
+}
+
+func TestIndexPastAChunkKeepsInStep(t *testing.T) {
+	// A protocol most peers speak has a supporter list of several chunks:
+	// peers leave from anywhere in it, join at its end, and cross chunk
+	// boundaries both ways; positions must stay exact.
+	s, mock := newMockStore(t, WithGracePeriod(time.Minute), WithSweepInterval(time.Hour))
+	rng := rand.New(rand.NewPCG(3, 4))
+	var conns []*fakeConn
+	next := 0
+	connect := func() {
+		c := newConn(peer.ID(fmt.Sprint("many", next)))
+		next++
+		conns = append(conns, c)
+		s.Identified(c, []protocol.ID{kad, ping})
+	}
+	for range 3*listChunk + 10 {
+		connect()
+	}
+	checkConsistent(t, s)
+	for round := range 6 {
+		// Shrink across two chunk boundaries, then grow back past them.
+		for range listChunk + listChunk/2 {
+			i := rng.IntN(len(conns))
+			s.ConnClosed(conns[i])
+			conns = append(conns[:i], conns[i+1:]...)
+		}
+		mock.Add(time.Minute)
+		s.sweep() // the retained peers go too
+		checkConsistent(t, s)
+		require.Len(t, s.PeersSupporting(kad), len(conns), "round %d", round)
+		for range listChunk + listChunk/2 {
+			connect()
+		}
+		checkConsistent(t, s)
+		require.Len(t, s.PeersSupporting(kad), len(conns), "round %d", round)
+	}
+	for _, c := range conns {
+		s.ConnClosed(c)
+	}
+	mock.Add(time.Minute)
+	s.sweep()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	assert.Empty(t, s.table, "every list emptied, every entry freed")
 }

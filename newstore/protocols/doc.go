@@ -58,12 +58,14 @@
 // Protocol IDs are interned in the store's own table: every peer
 // advertising "/ipfs/kad/1.0.0" shares one copy of the string, sets are
 // slices of 8-byte handles, and a peer with a single connection shares that
-// connection's set as its union. PeersSupporting reads an index of one
-// slice of peers per protocol, kept in step at O(1) per change.
+// connection's set as its union. PeersSupporting reads an index of the peers
+// per protocol, kept in step at O(1) per change; it grows by chunks, so a
+// protocol every peer speaks never copies its list.
 //
 // Memory comes back: an interned string leaves the table the moment no set
 // holds it, a set or index slice that lost most of its entries is copied to a
 // smaller one, and the sweeper rebuilds a map that holds a quarter of what
-// it once did (Go maps never shrink). After any churn, once the peers are
+// it once did (Go maps never shrink) and lets go of the spare entries kept
+// between events for protocols no set took. After any churn, once the peers are
 // gone and their grace period has passed, the heap is back where it was.
 package protocols

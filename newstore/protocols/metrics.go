@@ -30,6 +30,7 @@ const (
 	connStateSize  = int64(unsafe.Sizeof(connState{}))
 	protoEntrySize = int64(unsafe.Sizeof(protoEntry{}))
 	protoSetSize   = int64(unsafe.Sizeof(protoSet{}))
+	setAuxSize     = int64(unsafe.Sizeof(setAux{}))
 	pointerSize    = int64(unsafe.Sizeof(uintptr(0)))
 	mapEntrySize   = 48 // a map slot for a key and a pointer, with overhead
 )
@@ -40,13 +41,15 @@ func (s *Store) stats() newstore.StoreStats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := newstore.StoreStats{Peers: len(s.peers)}
-	b := int64(len(s.conns))*(mapEntrySize+connStateSize) + int64(cap(s.connList))*pointerSize +
-		int64(len(s.peers))*(mapEntrySize+peerStateSize)
+	b := int64(len(s.conns))*(mapEntrySize+connStateSize) + int64(len(s.peers))*(mapEntrySize+peerStateSize)
+	for _, removed := range s.removed {
+		b += mapEntrySize + int64(len(removed))*mapEntrySize
+	}
 	for _, cs := range s.conns {
 		b += setBytes(&cs.set)
 	}
 	for p, ps := range s.peers {
-		b += int64(len(p)) + int64(cap(ps.conns))*pointerSize + int64(len(ps.removed))*mapEntrySize
+		b += int64(len(p)) + int64(cap(ps.conns))*pointerSize
 		// A peer's union is its only connection's set until it is counted
 		// or retained: that one is counted with the connection.
 		if ps.union != nil && !(len(ps.conns) == 1 && ps.union == &ps.conns[0].set) {
@@ -55,6 +58,9 @@ func (s *Store) stats() newstore.StoreStats {
 	}
 	for id, e := range s.table {
 		b += mapEntrySize + protoEntrySize + int64(len(id)) + int64(cap(e.peers))*pointerSize
+		if e.more != nil {
+			b += int64(len(e.more.chunks)) * listChunk * pointerSize
+		}
 	}
 	b += int64(cap(s.retained)) * int64(unsafe.Sizeof(retainedRef{}))
 	st.Bytes = b
@@ -63,5 +69,9 @@ func (s *Store) stats() newstore.StoreStats {
 
 // setBytes is what a set's slices and index take.
 func setBytes(set *protoSet) int64 {
-	return int64(cap(set.list))*pointerSize + int64(cap(set.pos)+cap(set.count))*4 + int64(len(set.at))*mapEntrySize
+	b := int64(cap(set.list))*pointerSize + int64(cap(set.pos))*4
+	if set.aux != nil {
+		b += setAuxSize + int64(cap(set.aux.count))*4 + int64(len(set.aux.at))*mapEntrySize
+	}
+	return b
 }

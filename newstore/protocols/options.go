@@ -1,6 +1,7 @@
 package protocols
 
 import (
+	"math"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -55,22 +56,24 @@ func WithMaxRetainedPeers(n int) Option {
 // WithMaxBytesPerPeer sets the byte budget of one peer's live connections
 // (DefaultMaxBytesPerPeer by default): every protocol entry of every
 // connection is charged its length plus EntryOverhead, and what would go
-// over is left out. n <= 0 keeps the default.
+// over is left out. n <= 0 keeps the default; more than 2 GiB counts as
+// 2 GiB.
 func WithMaxBytesPerPeer(n int) Option {
 	return func(s *Store) {
 		if n > 0 {
-			s.maxBytesPerPeer = n
+			s.maxBytesPerPeer = min(n, math.MaxInt32) // a peer's charge is an int32
 		}
 	}
 }
 
 // WithMaxRetainedBytesPerPeer sets the budget of the set a peer keeps for
 // its grace period (DefaultMaxRetainedBytesPerPeer by default): at its last
-// disconnect the set is cut to it. n <= 0 keeps the default.
+// disconnect the set is cut to it. n <= 0 keeps the default; more than
+// 2 GiB counts as 2 GiB.
 func WithMaxRetainedBytesPerPeer(n int) Option {
 	return func(s *Store) {
 		if n > 0 {
-			s.maxRetainedBytesPerPeer = n
+			s.maxRetainedBytesPerPeer = min(n, math.MaxInt32)
 		}
 	}
 }

@@ -12,17 +12,29 @@ const smallSet = 32
 //
 // A set that is a peer's union also keeps, per slot, the peer's position in
 // the supporting index (pos) and, while the peer has several connections,
-// how many of them advertise the protocol (count). Both move with list.
+// how many of them advertise the protocol (aux.count). Both move with list.
+//
+// What only large sets and counted unions need lives behind aux, so that
+// the set of a peer's only connection, the common case, is three words
+// lighter: every connection has one.
 type protoSet struct {
-	list  []handle
-	at    map[handle]int32
-	pos   []int32
+	list []handle
+	pos  []int32
+	aux  *setAux
+}
+
+// setAux is the part of a set that most sets do without.
+type setAux struct {
+	// at finds a handle's slot in a set over smallSet entries.
+	at map[handle]int32
+	// count is, for a counted union, how many connections advertise each
+	// entry.
 	count []int32
 }
 
 func (s *protoSet) find(h handle) int {
-	if s.at != nil {
-		if i, ok := s.at[h]; ok {
+	if s.aux != nil && s.aux.at != nil {
+		if i, ok := s.aux.at[h]; ok {
 			return int(i)
 		}
 		return -1
@@ -37,39 +49,81 @@ func (s *protoSet) find(h handle) int {
 
 func (s *protoSet) has(h handle) bool { return s.find(h) >= 0 }
 
+// counts is the union's per-entry connection count, nil for a set that does
+// not count.
+func (s *protoSet) counts() []int32 {
+	if s.aux == nil {
+		return nil
+	}
+	return s.aux.count
+}
+
+// startCounting makes s count, every entry advertised by one connection.
+func (s *protoSet) startCounting() {
+	count := make([]int32, len(s.list))
+	for i := range count {
+		count[i] = 1
+	}
+	s.auxiliary().count = count
+}
+
+// stopCounting drops the counts, and aux if nothing else needs it.
+func (s *protoSet) stopCounting() {
+	if s.aux == nil {
+		return
+	}
+	s.aux.count = nil
+	s.trimAux()
+}
+
+func (s *protoSet) auxiliary() *setAux {
+	if s.aux == nil {
+		s.aux = new(setAux)
+	}
+	return s.aux
+}
+
+func (s *protoSet) trimAux() {
+	if s.aux != nil && s.aux.at == nil && s.aux.count == nil {
+		s.aux = nil
+	}
+}
+
 // add appends h, which must not be in s.
 func (s *protoSet) add(h handle) {
 	s.list = append(s.list, h)
 	switch {
-	case s.at != nil:
-		s.at[h] = int32(len(s.list) - 1)
+	case s.aux != nil && s.aux.at != nil:
+		s.aux.at[h] = int32(len(s.list) - 1)
 	case len(s.list) > smallSet:
 		s.index()
 	}
 }
 
 func (s *protoSet) index() {
-	s.at = make(map[handle]int32, len(s.list))
+	at := make(map[handle]int32, len(s.list))
 	for i, x := range s.list {
-		s.at[x] = int32(i)
+		at[x] = int32(i)
 	}
+	s.auxiliary().at = at
 }
 
 // removeAt drops the entry at slot i, moving the last entry into it.
 func (s *protoSet) removeAt(i int) {
 	last := len(s.list) - 1
 	h := s.list[i]
+	count := s.counts()
 	if i != last {
 		moved := s.list[last]
 		s.list[i] = moved
 		if s.pos != nil {
 			s.pos[i] = s.pos[last]
 		}
-		if s.count != nil {
-			s.count[i] = s.count[last]
+		if count != nil {
+			count[i] = count[last]
 		}
-		if s.at != nil {
-			s.at[moved] = int32(i)
+		if s.aux != nil && s.aux.at != nil {
+			s.aux.at[moved] = int32(i)
 		}
 	}
 	s.list[last] = nil // the handle keeps its string alive
@@ -77,13 +131,14 @@ func (s *protoSet) removeAt(i int) {
 	if s.pos != nil {
 		s.pos = s.pos[:last]
 	}
-	if s.count != nil {
-		s.count = s.count[:last]
+	if count != nil {
+		s.aux.count = count[:last]
 	}
-	if s.at != nil {
-		delete(s.at, h)
+	if s.aux != nil && s.aux.at != nil {
+		delete(s.aux.at, h)
 		if len(s.list) <= smallSet/2 {
-			s.at = nil // small again: a map never shrinks, a scan of this many is cheaper
+			s.aux.at = nil // small again: a map never shrinks, a scan of this many is cheaper
+			s.trimAux()
 		}
 	}
 	if cap(s.list) > 2*smallSet && 4*len(s.list) < cap(s.list) {
@@ -98,10 +153,10 @@ func (s *protoSet) compact() {
 	if s.pos != nil {
 		s.pos = append(make([]int32, 0, len(s.pos)), s.pos...)
 	}
-	if s.count != nil {
-		s.count = append(make([]int32, 0, len(s.count)), s.count...)
+	if count := s.counts(); count != nil {
+		s.aux.count = append(make([]int32, 0, len(count)), count...)
 	}
-	if s.at != nil {
+	if s.aux != nil && s.aux.at != nil {
 		s.index()
 	}
 }

@@ -57,17 +57,6 @@ const (
 // handle is an interned protocol ID: 8 bytes, compared by pointer.
 type handle = *protoEntry
 
-// protoEntry is one protocol ID, shared by every set that holds it, and the
-// peers whose union has it. It is in Store.table exactly while that list is
-// not empty: the string goes the moment the last set lets it go. (Package
-// unique would free it only after a collection, through a weak pointer and
-// a cleanup per string, which for a peer advertising a thousand strings of
-// its own costs the collector more than the store.)
-type protoEntry struct {
-	id    protocol.ID
-	peers []*peerState
-}
-
 // Store keeps the protocols of each live connection. It is safe for
 // concurrent use; build one with New.
 type Store struct {
@@ -83,23 +72,28 @@ type Store struct {
 
 	mu    sync.RWMutex
 	conns map[network.Conn]*connState
-	// connList holds the live connections densely, so the sweeper can look
-	// for closed ones a slice at a time, never holding the lock for all of
-	// them.
-	connList []*connState
-	// scanAt is where the sweeper's next look at connList starts.
-	scanAt int
-	peers  map[peer.ID]*peerState
+	peers map[peer.ID]*peerState
 	// table interns the protocols and indexes the per-peer unions, so
 	// PeersSupporting does not scan every peer: for each protocol, the
 	// peers whose union has it. A slice, not a set: appending costs far
 	// less than inserting into a large hash table, and the union's pos
 	// makes removal O(1).
 	table map[protocol.ID]*protoEntry
+	// spare are entries an event created for protocols no set took (left
+	// out for a bound), kept for the next event's new protocols: a peer
+	// over its budget sends a thousand at a time, all dropped, and
+	// allocating an entry for each cost more than the rest of the event.
+	// At most maxPerConn; the sweeper lets them go.
+	spare []*protoEntry
+	// removed holds, per peer, what identify pushes removed and did not add
+	// again, so that a late identification event cannot bring it back (see
+	// Identified); at most maxPerConn per peer, all forgotten when full. It
+	// is here rather than in peerState because few peers ever need it.
+	removed map[*peerState]map[protocol.ID]struct{}
 	// peak* are the most entries each map held since it was last rebuilt:
 	// Go maps never shrink, so the sweeper rebuilds one that has emptied
 	// out.
-	peakConns, peakPeers, peakTable int
+	peakConns, peakPeers, peakTable, peakRemoved int
 	// retained lists the peers kept after their last connection, in the
 	// order they lost it, which with one grace period is expiry order too.
 	// Entries go stale when the peer reconnects or is dropped; retainedCount
@@ -132,10 +126,11 @@ type connState struct {
 	// only connection and the peer never had two, set is the peer's union
 	// as well (see peerState.union).
 	set protoSet
-	// slot is conn's index in Store.connList.
-	slot int
 }
 
+// peerState is one peer's. Every connected peer has one, so it is kept to
+// 64 bytes (a size class of the allocator): the rarely needed parts live
+// elsewhere (Store.removed, protoSet.aux).
 type peerState struct {
 	id peer.ID
 	// conns are the peer's live identified connections.
@@ -145,18 +140,15 @@ type peerState struct {
 	// connection's own set until the peer has a second one; from then on
 	// it is a set of its own that counts, per protocol, the connections
 	// advertising it (counted), so a connection's change costs O(change).
-	union   *protoSet
-	counted bool
-	// bytes is the peer's charge against its budget: the entries of its
-	// connections' sets while it has any, of its retained union after.
-	bytes int
+	union *protoSet
 	// retainedUntil is the UnixNano instant the retained union dies; 0 while
 	// the peer has live connections.
 	retainedUntil int64
-	// removed holds what identify pushes removed and did not add again,
-	// so that a late identification event cannot bring it back (see
-	// Identified); at most maxPerConn of them, all forgotten when full.
-	removed map[protocol.ID]struct{}
+	// bytes is the peer's charge against its budget: the entries of its
+	// connections' sets while it has any, of its retained union after. The
+	// budget options keep it within int32.
+	bytes   int32
+	counted bool
 }
 
 // New returns a Store with its sweeper running; Close stops it.
@@ -172,6 +164,7 @@ func New(opts ...Option) *Store {
 		conns:                   make(map[network.Conn]*connState),
 		peers:                   make(map[peer.ID]*peerState),
 		table:                   make(map[protocol.ID]*protoEntry),
+		removed:                 make(map[*peerState]map[protocol.ID]struct{}),
 	}
 	for _, o := range opts {
 		o(s)
@@ -224,23 +217,26 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	p := c.RemotePeer()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var buf [smallSet]handle
 	cs := s.conns[c]
 	if cs == nil {
-		s.addConnLocked(c, p, s.resolveLocked(ids, true))
+		set := s.resolveLocked(buf[:0], ids, true)
+		s.addConnLocked(c, p, set)
+		s.recycleLocked(set, lookup{})
 		return
 	}
 	// A later event on c: see above.
 	ps := cs.ps
-	if len(ps.removed) > 0 {
+	if removed := s.removed[ps]; len(removed) > 0 {
 		kept := make([]protocol.ID, 0, len(ids)) // ids may be the caller's slice
 		for _, id := range ids {
-			if _, gone := ps.removed[id]; !gone {
+			if _, gone := removed[id]; !gone {
 				kept = append(kept, id)
 			}
 		}
 		ids = kept
 	}
-	set := s.resolveLocked(ids, true)
+	set := s.resolveLocked(buf[:0], ids, true)
 	next := makeLookup(set)
 	// From the end: removeAt moves the last entry, one already kept, into
 	// the slot it frees.
@@ -252,6 +248,7 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	for _, h := range set {
 		s.connAddLocked(cs, h)
 	}
+	s.recycleLocked(set, lookup{})
 }
 
 // addConnLocked starts c's set, and p's state if c is its first
@@ -268,7 +265,7 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, set []handle) {
 		s.unretainLocked(ps)
 		s.clearUnionLocked(ps)
 	}
-	cs := &connState{conn: c, ps: ps, slot: len(s.connList)}
+	cs := &connState{conn: c, ps: ps}
 	if len(set) > 0 {
 		// Sized once: appending one by one would leave up to twice the
 		// memory behind for the connection's lifetime.
@@ -276,7 +273,6 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, set []handle) {
 	}
 	s.conns[c] = cs
 	s.peakConns = max(s.peakConns, len(s.conns))
-	s.connList = append(s.connList, cs)
 	ps.conns = append(ps.conns, cs)
 	switch {
 	case len(ps.conns) == 1 && !ps.counted:
@@ -298,10 +294,8 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, set []handle) {
 // only its own set.
 func (s *Store) countLocked(ps *peerState) {
 	first := ps.union
-	u := &protoSet{list: first.list, pos: first.pos, at: first.at, count: make([]int32, len(first.list))}
-	for i := range u.count {
-		u.count[i] = 1
-	}
+	u := &protoSet{list: first.list, pos: first.pos, aux: first.aux}
+	u.startCounting()
 	*first = protoSet{list: append([]handle(nil), first.list...)}
 	if len(first.list) > smallSet {
 		first.index()
@@ -320,18 +314,18 @@ func (s *Store) connAddLocked(cs *connState, h handle) {
 		s.drop(dropMaxPerConn, 1)
 		return
 	}
-	if ps.bytes+cost > s.maxBytesPerPeer {
+	if int(ps.bytes)+cost > s.maxBytesPerPeer {
 		s.drop(dropMaxBytesPerPeer, 1)
 		return
 	}
-	ps.bytes += cost
+	ps.bytes += int32(cost)
 	if !ps.counted {
 		s.unionAddLocked(ps, h) // cs.set is the union
 		return
 	}
 	cs.set.add(h)
 	if j := ps.union.find(h); j >= 0 {
-		ps.union.count[j]++
+		ps.union.aux.count[j]++
 		return
 	}
 	s.unionAddLocked(ps, h)
@@ -341,14 +335,16 @@ func (s *Store) connAddLocked(cs *connState, h handle) {
 func (s *Store) connRemoveAtLocked(cs *connState, i int) {
 	ps := cs.ps
 	h := cs.set.list[i]
-	ps.bytes -= entryCost(h)
+	ps.bytes -= int32(entryCost(h))
 	if !ps.counted {
 		s.unionRemoveAtLocked(ps, i) // cs.set is the union
 		return
 	}
 	cs.set.removeAt(i)
 	j := ps.union.find(h)
-	if ps.union.count[j]--; ps.union.count[j] == 0 {
+	if count := ps.union.aux.count; count[j] > 1 {
+		count[j]--
+	} else {
 		s.unionRemoveAtLocked(ps, j)
 	}
 }
@@ -357,15 +353,15 @@ func (s *Store) connRemoveAtLocked(cs *connState, i int) {
 func (s *Store) unionAddLocked(ps *peerState, h handle) {
 	u := ps.union
 	u.add(h)
-	u.pos = append(u.pos, int32(len(h.peers)))
+	u.pos = append(u.pos, int32(h.supporters()))
 	if ps.counted {
-		u.count = append(u.count, 1)
+		u.aux.count = append(u.aux.count, 1)
 	}
 	if len(h.peers) == 0 {
 		s.table[h.id] = h
 		s.peakTable = max(s.peakTable, len(s.table))
 	}
-	h.peers = append(h.peers, ps)
+	h.addSupporter(ps)
 }
 
 // unionRemoveAtLocked removes the entry at slot i of ps's union, and ps
@@ -379,23 +375,15 @@ func (s *Store) unionRemoveAtLocked(ps *peerState, i int) {
 // unindexLocked removes the entry at i from h's list, moving the last entry
 // into its place.
 func (s *Store) unindexLocked(h handle, i int32) {
-	list := h.peers
-	last := len(list) - 1
-	if moved := list[last]; int(i) != last {
-		list[i] = moved
+	last := h.supporters() - 1
+	if moved := h.supporter(last); int(i) != last {
+		h.setSupporter(int(i), moved)
 		moved.union.pos[moved.union.find(h)] = i
 	}
-	list[last] = nil
+	h.removeLastSupporter()
 	if last == 0 {
-		h.peers = nil
 		delete(s.table, h.id)
-		return
 	}
-	list = list[:last]
-	if cap(list) > 64 && 4*len(list) < cap(list) {
-		list = append(make([]*peerState, 0, 2*len(list)), list...)
-	}
-	h.peers = list
 }
 
 // clearUnionLocked empties ps's union and takes ps out of the index.
@@ -424,10 +412,16 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 	if ps == nil {
 		return // nothing identified on this peer yet: the identify event will carry the set
 	}
-	add := s.resolveLocked(addIDs, true)
-	rm := s.resolveLocked(rmIDs, false) // what no set has needs no removing
+	var addBuf, rmBuf [smallSet]handle
+	add := s.resolveLocked(addBuf[:0], addIDs, true)
+	rm := s.resolveLocked(rmBuf[:0], rmIDs, false) // what no set has needs no removing
 	rmSet := makeLookup(rm)
 	s.noteRemovedLocked(ps, add, rm)
+	defer func() {
+		// An entry both added and removed is recycled once, with rm.
+		s.recycleLocked(add, rmSet)
+		s.recycleLocked(rm, lookup{})
+	}()
 	if len(ps.conns) == 0 {
 		s.updateRetainedLocked(ps, add, rm, rmSet)
 		return
@@ -457,7 +451,7 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 func (s *Store) updateRetainedLocked(ps *peerState, add, rm []handle, rmSet lookup) {
 	for _, h := range rm {
 		if i := ps.union.find(h); i >= 0 {
-			ps.bytes -= entryCost(h)
+			ps.bytes -= int32(entryCost(h))
 			s.retainedBytes -= entryCost(h)
 			s.unionRemoveAtLocked(ps, i)
 		}
@@ -471,36 +465,41 @@ func (s *Store) updateRetainedLocked(ps *peerState, add, rm []handle, rmSet look
 		case len(ps.union.list) >= s.maxPerConn:
 			s.drop(dropMaxPerConn, 1)
 			continue
-		case ps.bytes+cost > s.maxRetainedBytesPerPeer:
+		case int(ps.bytes)+cost > s.maxRetainedBytesPerPeer:
 			s.drop(dropMaxRetainedBytesPerPeer, 1)
 			continue
 		case s.retainedBytes+cost > s.maxRetainedBytes:
 			s.drop(dropMaxRetainedBytes, 1)
 			continue
 		}
-		ps.bytes += cost
+		ps.bytes += int32(cost)
 		s.retainedBytes += cost
 		s.unionAddLocked(ps, h)
 	}
 }
 
-// noteRemovedLocked keeps ps.removed: what rm takes from the peer's set is
-// noted, what add gives back is not any more.
+// noteRemovedLocked keeps s.removed[ps]: what rm takes from the peer's set
+// is noted, what add gives back is not any more.
 func (s *Store) noteRemovedLocked(ps *peerState, add, rm []handle) {
-	for _, h := range add {
-		delete(ps.removed, h.id)
+	removed := s.removed[ps]
+	if removed != nil {
+		for _, h := range add {
+			delete(removed, h.id)
+		}
 	}
 	for _, h := range rm {
 		if !ps.union.has(h) {
 			continue
 		}
-		if ps.removed == nil || len(ps.removed) >= s.maxPerConn {
+		if removed == nil || len(removed) >= s.maxPerConn {
 			// Forgetting every older removal at once keeps this O(1)
 			// amortized; a late event older than maxPerConn removals is
 			// not worth a queue.
-			ps.removed = make(map[protocol.ID]struct{})
+			removed = make(map[protocol.ID]struct{})
+			s.removed[ps] = removed
+			s.peakRemoved = max(s.peakRemoved, len(s.removed))
 		}
-		ps.removed[h.id] = struct{}{}
+		removed[h.id] = struct{}{}
 	}
 }
 
@@ -525,6 +524,9 @@ func (s *Store) ConnClosed(c network.Conn) {
 		return
 	}
 	ps.conns = nil
+	// The union may be cs.set, kept as the retained set: it must not keep
+	// the connection alive.
+	cs.conn = nil
 	if s.grace <= 0 {
 		s.dropPeerLocked(ps)
 		return
@@ -532,20 +534,9 @@ func (s *Store) ConnClosed(c network.Conn) {
 	s.retainLocked(ps)
 }
 
-// forgetConnLocked takes cs out of the connection map and list.
+// forgetConnLocked takes cs out of the connection map.
 func (s *Store) forgetConnLocked(cs *connState) {
 	delete(s.conns, cs.conn)
-	last := len(s.connList) - 1
-	moved := s.connList[last]
-	s.connList[cs.slot] = moved
-	moved.slot = cs.slot
-	s.connList[last] = nil
-	s.connList = s.connList[:last]
-	if last == 0 {
-		s.connList = nil
-	} else if cap(s.connList) > 1024 && 4*len(s.connList) < cap(s.connList) {
-		s.connList = append(make([]*connState, 0, 2*len(s.connList)), s.connList...)
-	}
 }
 
 func removeConn(conns []*connState, cs *connState) []*connState {
@@ -563,9 +554,11 @@ func removeConn(conns []*connState, cs *connState) []*connState {
 // grace period: cut to the per-peer retained budget, stripped of what only
 // live connections need, and within the budgets of all retained peers.
 func (s *Store) retainLocked(ps *peerState) {
-	u := *ps.union // the last connection's set, or the counted union
-	u.count = nil
-	ps.union, ps.counted = &u, false
+	// The last connection's set (in a connState nothing else refers to any
+	// more), or the counted union: kept where it is, not copied.
+	u := ps.union
+	u.stopCounting()
+	ps.counted = false
 	bytes, keep := 0, 0
 	for _, h := range u.list {
 		if bytes+entryCost(h) > s.maxRetainedBytesPerPeer {
@@ -583,7 +576,7 @@ func (s *Store) retainLocked(ps *peerState) {
 	if cap(u.list) > len(u.list) {
 		u.compact()
 	}
-	ps.bytes = bytes
+	ps.bytes = int32(bytes)
 	until := s.sweeper.Clock.Now().Add(s.grace).UnixNano()
 	ps.retainedUntil = until
 	s.retained = append(s.retained, retainedRef{ps: ps, until: until})
@@ -598,7 +591,7 @@ func (s *Store) retainLocked(ps *peerState) {
 func (s *Store) unretainLocked(ps *peerState) {
 	if len(ps.conns) == 0 && ps.retainedUntil != 0 {
 		s.retainedCount--
-		s.retainedBytes -= ps.bytes
+		s.retainedBytes -= int(ps.bytes)
 	}
 	ps.retainedUntil = 0 // makes any queue entry stale
 }
@@ -722,13 +715,13 @@ func (s *Store) PeersSupporting(proto protocol.ID) []peer.ID {
 	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var list []*peerState
-	if h := s.table[proto]; h != nil {
-		list = h.peers
+	h := s.table[proto]
+	if h == nil {
+		return []peer.ID{}
 	}
-	out := make([]peer.ID, 0, len(list))
-	for _, ps := range list {
-		if len(ps.conns) > 0 || ps.retainedUntil > now {
+	out := make([]peer.ID, 0, h.supporters())
+	for i := range h.supporters() {
+		if ps := h.supporter(i); len(ps.conns) > 0 || ps.retainedUntil > now {
 			out = append(out, ps.id)
 		}
 	}
@@ -775,6 +768,7 @@ func (s *Store) dropPeerLocked(ps *peerState) {
 	s.clearUnionLocked(ps)
 	ps.conns = nil
 	delete(s.peers, ps.id)
+	delete(s.removed, ps)
 }
 
 // sweepBatch is how much the sweeper does per hold of the lock, so that an
@@ -817,26 +811,29 @@ func (s *Store) sweep() {
 		s.retained = kept
 	}
 	s.shrinkMapsLocked()
+	s.spare = nil
 	s.mu.Unlock()
 
 	// A Disconnected notification can be missed (a conn that closed while an
 	// attachment was being set up); closed conns must not live forever.
-	// One batch of connections per hold of the lock.
+	// One batch of connections per hold of the lock: the range goes on over
+	// the map between holds, as Go allows a map to change under a range (a
+	// connection removed meanwhile is not produced, one added may wait for
+	// the next sweep). Should the map be rebuilt meanwhile, the range ends
+	// on the old one, and ConnClosed ignores a conn the store has dropped.
 	var closed []network.Conn
-	for start := 0; ; start += sweepBatch {
-		s.mu.RLock()
-		n := len(s.connList)
-		if start >= n {
+	s.mu.RLock()
+	n := 0
+	for c := range s.conns {
+		if n++; n%sweepBatch == 0 {
 			s.mu.RUnlock()
-			break
+			s.mu.RLock()
 		}
-		for _, cs := range s.connList[start:min(n, start+sweepBatch)] {
-			if cs.conn.IsClosed() {
-				closed = append(closed, cs.conn)
-			}
+		if c.IsClosed() {
+			closed = append(closed, c)
 		}
-		s.mu.RUnlock()
 	}
+	s.mu.RUnlock()
 	for _, c := range closed {
 		s.ConnClosed(c)
 	}
@@ -860,6 +857,10 @@ func (s *Store) shrinkMapsLocked() {
 		s.table = rebuilt(s.table)
 		s.peakTable = len(s.table)
 	}
+	if s.peakRemoved > floor && 4*len(s.removed) < s.peakRemoved {
+		s.removed = rebuilt(s.removed)
+		s.peakRemoved = len(s.removed)
+	}
 }
 
 // rebuilt copies m into a map sized for what it holds now (maps.Clone
@@ -872,9 +873,12 @@ func rebuilt[K comparable, V any](m map[K]V) map[K]V {
 	return out
 }
 
-// dedupe returns protos without duplicates, at most maxPerConn of them and
-// no more than a peer's byte budget (the rest counted as dropped). It runs
-// before the lock is taken.
+// dedupe returns at most maxPerConn of protos and no more than a peer's
+// byte budget (the rest counted as dropped), without duplicates if there are
+// more than smallSet of them. It runs before the lock is taken. A list of
+// smallSet or fewer, what honest peers send, is returned as it is (callers
+// never write to it): resolveLocked drops its duplicates by comparing
+// handles, which costs less than comparing strings.
 func (s *Store) dedupe(protos []protocol.ID) []protocol.ID {
 	if len(protos) == 0 {
 		return nil
@@ -893,54 +897,78 @@ func (s *Store) dedupe(protos []protocol.ID) []protocol.ID {
 			break
 		}
 	}
-	out := make([]protocol.ID, 0, len(protos))
-	var seen map[protocol.ID]struct{}
-	if len(protos) > smallSet {
-		seen = make(map[protocol.ID]struct{}, len(protos))
-	} else if !hasDuplicates(protos) {
-		return protos // the common case costs no copy; callers never write to it
+	if len(protos) <= smallSet {
+		return protos
 	}
+	out := make([]protocol.ID, 0, len(protos))
+	seen := make(map[protocol.ID]struct{}, len(protos))
 	for _, p := range protos {
-		if seen != nil {
-			if _, dup := seen[p]; dup {
+		if _, dup := seen[p]; !dup {
+			seen[p] = struct{}{}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// resolveLocked appends to dst the entries of ids, as dedupe returned
+// them: the interned one of a protocol some union has, or, with create, a
+// new entry that joins the table when a union takes it. Without create,
+// protocols no set has are left out. Duplicates, which dedupe leaves in a
+// short list, are dropped here. Callers pass a buffer for smallSet entries
+// on their stack, so an honest event allocates nothing for it.
+func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, create bool) []handle {
+	dst = slices.Grow(dst, len(ids))
+	short := len(ids) <= smallSet
+	start := len(dst)
+	for _, id := range ids {
+		h := s.table[id]
+		switch {
+		case h != nil:
+			if short && slices.Contains(dst[start:], h) {
 				continue
 			}
-			seen[p] = struct{}{}
-		} else if slices.Contains(out, p) {
+		case !create:
 			continue
+		default:
+			// A new entry is the one of its ID not in the table (no
+			// peers yet): compare strings with those only.
+			if short && slices.ContainsFunc(dst[start:], func(x handle) bool { return len(x.peers) == 0 && x.id == id }) {
+				continue
+			}
+			h = s.newEntryLocked(id)
 		}
-		out = append(out, p)
+		dst = append(dst, h)
 	}
-	return out
+	return dst
 }
 
-func hasDuplicates(protos []protocol.ID) bool {
-	for i, p := range protos {
-		if slices.Contains(protos[:i], p) {
-			return true
-		}
+// newEntryLocked returns an entry for id, which no set has: a spare one if
+// there is.
+func (s *Store) newEntryLocked(id protocol.ID) handle {
+	if n := len(s.spare); n > 0 {
+		h := s.spare[n-1]
+		s.spare[n-1] = nil
+		s.spare = s.spare[:n-1]
+		h.id = id
+		return h
 	}
-	return false
+	return &protoEntry{id: id}
 }
 
-// resolveLocked returns the entries of ids, which must be distinct: the
-// interned one of a protocol some union has, or, with create, a new entry
-// that joins the table when a union takes it. Without create, protocols no
-// set has are left out.
-func (s *Store) resolveLocked(ids []protocol.ID, create bool) []handle {
-	if len(ids) == 0 {
-		return nil
-	}
-	out := make([]handle, 0, len(ids))
-	for _, id := range ids {
-		switch h := s.table[id]; {
-		case h != nil:
-			out = append(out, h)
-		case create:
-			out = append(out, &protoEntry{id: id})
+// recycleLocked keeps as spares the entries of set, as resolveLocked
+// returned it (no duplicates), but those in skip, that no set holds (any
+// more): an entry no union has is in no set, and in no table.
+func (s *Store) recycleLocked(set []handle, skip lookup) {
+	for _, h := range set {
+		if len(s.spare) >= s.maxPerConn {
+			return
+		}
+		if h.supporters() == 0 && !skip.has(h) {
+			h.id = "" // the string is the peer's: let it go
+			s.spare = append(s.spare, h)
 		}
 	}
-	return out
 }
 
 // lookup answers membership in a list of handles: by scanning a small one,

@@ -122,7 +122,7 @@ func TestRemovedProtocolsNotedAreBounded(t *testing.T) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	assert.LessOrEqual(t, len(s.peers[peerA].removed), 4)
+	assert.LessOrEqual(t, len(s.removed[s.peers[peerA]]), 4)
 }
 
 func TestPushToAHostThatKeepsNoProtocolsStillRemoves(t *testing.T) {
@@ -247,6 +247,45 @@ func TestClosedConnIgnoredAndSwept(t *testing.T) {
 		10*time.Second, time.Millisecond, "the sweeper drops conns that closed")
 }
 
+func TestSweeperFindsEveryMissedCloseWhileEventsGoOn(t *testing.T) {
+	// The sweeper looks at the connections a batch per hold of the lock,
+	// while events add and remove connections between its holds: none that
+	// closed unnoticed may escape it, none still open may be dropped.
+	s, mock := newMockStore(t, WithSweepInterval(time.Hour), WithGracePeriod(0))
+	var missed, open []*fakeConn
+	for i := range 5 * sweepBatch {
+		c := newConn(peer.ID(fmt.Sprint("p", i)))
+		s.Identified(c, []protocol.ID{kad})
+		if i%2 == 0 {
+			missed = append(missed, c)
+		} else {
+			open = append(open, c)
+		}
+	}
+	for _, c := range missed {
+		c.closed.Store(true) // no Disconnected notification
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range 4 * sweepBatch {
+			c := newConn(peer.ID(fmt.Sprint("churn", i)))
+			s.Identified(c, []protocol.ID{ping})
+			s.ConnClosed(c)
+		}
+	})
+	mock.Add(time.Second)
+	s.sweep()
+	wg.Wait()
+	for _, c := range missed {
+		require.False(t, s.HasConn(c), "a conn that closed unnoticed is dropped")
+	}
+	for _, c := range open {
+		require.True(t, s.HasConn(c), "an open conn is kept")
+	}
+	assert.Len(t, s.PeersSupporting(kad), len(open))
+	assert.Empty(t, s.PeersSupporting(ping))
+}
+
 func TestRemovePeer(t *testing.T) {
 	s, _ := newMockStore(t)
 	c := newConn(peerA)
@@ -326,7 +365,8 @@ func TestConcurrentUse(t *testing.T) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, h := range s.table {
-		for i, ps := range h.peers {
+		for i := range h.supporters() {
+			ps := h.supporter(i)
 			assert.Same(t, ps, s.peers[ps.id], "index entry for a dropped peer")
 			j := ps.union.find(h)
 			require.GreaterOrEqual(t, j, 0, "index entry without a set entry")
@@ -342,7 +382,7 @@ func TestConcurrentUse(t *testing.T) {
 	assert.Equal(t, retained, s.retainedCount, "retained count kept in step")
 	for _, ps := range s.peers {
 		for j, h := range ps.union.list {
-			assert.Same(t, ps, h.peers[ps.union.pos[j]], "set entry without an index entry")
+			assert.Same(t, ps, h.supporter(int(ps.union.pos[j])), "set entry without an index entry")
 		}
 	}
 }

@@ -64,7 +64,7 @@ type LegacyReport struct {
 	PrivKeys int `json:"private_keys_in_clear_text"`
 	// PrivKeysInFiles counts the private keys deleted from the key space
 	// whose bytes are still readable in the datastore's files (until a
-	// compaction); -1 when the backend's files cannot be checked.
+	// compaction): its tables read entry by entry, its other files raw.
 	PrivKeysInFiles int `json:"private_keys_deleted_but_in_files"`
 	// PeersWithProtocols counts the peers with a stored protocol set;
 	// Protocols says how many peers advertised each protocol.
@@ -124,14 +124,11 @@ func Inspect(ctx context.Context, path string) (*Report, error) {
 		}
 	}
 	if r.Legacy != nil {
-		inFiles, known, err := privKeysInFiles(path, d.Backend)
+		inFiles, err := privKeysInFiles(path, d.Backend)
 		if err != nil {
 			return nil, fmt.Errorf("%s datastore %s: %w", d.Backend, path, err)
 		}
-		r.Legacy.PrivKeysInFiles = -1
-		if known {
-			r.Legacy.PrivKeysInFiles = max(0, len(inFiles)-r.Legacy.PrivKeys)
-		}
+		r.Legacy.PrivKeysInFiles = max(0, len(inFiles)-r.Legacy.PrivKeys)
 	}
 	if layout.Compat {
 		sink := newstore.NewDatastoreSink(d, pstoreds.SnapshotPrefix)
@@ -285,9 +282,6 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	if l := r.Legacy; l != nil && l.PrivKeysInFiles > 0 {
 		fmt.Fprintf(w, "\n%d private keys still readable in the files; run 'pstoremigrate data scrub %s'.\n", l.PrivKeysInFiles, r.Path)
-	}
-	if l := r.Legacy; l != nil && l.PrivKeysInFiles < 0 {
-		fmt.Fprintf(w, "\nCannot read %s's files to check for deleted private keys still in them; 'pstoremigrate data scrub %s' compacts them away.\n", r.Backend, r.Path)
 	}
 	if r.Legacy != nil && r.Legacy.PrivKeys > 0 {
 		fmt.Fprintf(w, "\nRun 'pstoremigrate data scrub %s' to delete the private keys.\n", r.Path)

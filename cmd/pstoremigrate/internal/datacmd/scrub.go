@@ -2,6 +2,7 @@ package datacmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -30,8 +31,7 @@ type ScrubResult struct {
 	DryRun  bool          `json:"dry_run"`
 	Removed []RemovedPriv `json:"removed"`
 	// InFiles counts private keys deleted earlier whose bytes were still in
-	// the files (-1: the backend's files cannot be checked); the scrub's
-	// compaction removes them.
+	// the files; the scrub's compaction removes them.
 	InFiles int `json:"deleted_but_in_files"`
 	// Compacted tells that the datastore was compacted.
 	Compacted bool `json:"compacted"`
@@ -66,24 +66,37 @@ func Scrub(ctx context.Context, dir string, opts ...ScrubOption) (*ScrubResult, 
 	if err != nil {
 		return nil, err
 	}
-	inFiles, known, err := privKeysInFiles(dir, res.Backend)
+	inFiles, err := privKeysInFiles(dir, res.Backend)
 	if err != nil {
 		return nil, fmt.Errorf("%s datastore %s: %w", res.Backend, dir, err)
 	}
-	res.InFiles = -1
-	if known {
-		res.InFiles = max(0, len(inFiles)-len(res.Removed))
-	}
+	res.InFiles = max(0, len(inFiles)-len(res.Removed))
 	// Keys deleted before (by an older scrub, or a compat/pstoreds that
 	// could not compact) are gone from the key space but not the files:
-	// compact for them too, and whenever the files cannot be checked.
+	// compact for them too.
 	if cfg.dryRun || (len(res.Removed) == 0 && res.InFiles == 0) {
 		return res, nil
 	}
-	return withDatastore(dir, false, func(d *Datastore) (*ScrubResult, error) {
+	res, err = withDatastore(dir, false, func(d *Datastore) (*ScrubResult, error) {
 		return deletePrivKeys(ctx, d, res)
 	})
+	if err != nil {
+		return nil, err
+	}
+	// Claim nothing the files do not show: look again.
+	left, err := privKeysInFiles(dir, res.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("%s datastore %s: checking the files after compaction: %w", res.Backend, dir, err)
+	}
+	if len(left) > 0 {
+		return nil, fmt.Errorf("%s datastore %s: %w: %d private keys are still readable in its files after the compaction", res.Backend, dir, ErrKeysLeftInFiles, len(left))
+	}
+	return res, nil
 }
+
+// ErrKeysLeftInFiles is returned by Scrub when, after deleting and
+// compacting, private keys are still readable in the datastore's files.
+var ErrKeysLeftInFiles = errors.New("private keys left in the files")
 
 func withDatastore(dir string, readOnly bool, fn func(*Datastore) (*ScrubResult, error)) (*ScrubResult, error) {
 	d, err := OpenDatastore(dir, readOnly)
