@@ -259,6 +259,32 @@ func (t *MetricsTracer) Evicted(store string, n int) {
 	t.evictions.WithLabelValues(store).Add(float64(n))
 }
 
+// bookCounters are the counters the address book's hot paths add to; nil
+// ones (no tracer) count nothing.
+type bookCounters struct {
+	unconnected, perPeer, records, evicted prometheus.Counter
+}
+
+func (t *MetricsTracer) bookCounters() bookCounters {
+	if t == nil {
+		return bookCounters{}
+	}
+	dropped := t.droppedBy[StoreAddrBook]
+	return bookCounters{
+		unconnected: dropped["max_unconnected_addrs"],
+		perPeer:     dropped["max_addrs_per_peer"],
+		records:     dropped["max_signed_records"],
+		evicted:     t.evictedBy[StoreAddrBook],
+	}
+}
+
+// countAdd adds n to c, if there is a c.
+func countAdd(c prometheus.Counter, n int) {
+	if c != nil && n > 0 {
+		c.Add(float64(n))
+	}
+}
+
 // snapshotSaved records one save.
 func (t *MetricsTracer) snapshotSaved(took time.Duration, size int64, err error) {
 	if t == nil {
