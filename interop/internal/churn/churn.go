@@ -287,7 +287,9 @@ func Run(w World, cfg Config) ([]Sample, error) {
 	if err := sample(0, cfg.Connected-1); err != nil {
 		return nil, err
 	}
+	// The clock starts with the churn.
 	start = time.Now()
+	samples[0].Elapsed = 0
 	for i := 1; i <= cfg.Cycles; i++ {
 		if wait := time.Until(start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))); wait > 0 {
 			time.Sleep(wait)
