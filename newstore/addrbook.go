@@ -59,6 +59,9 @@ type AddrBook struct {
 	done    chan struct{}
 	closed  sync.Once
 	untrack func()
+	// counters are the tracer's counters for this book, resolved at New:
+	// a drop or an eviction costs one atomic add, no lookup.
+	counters bookCounters
 }
 
 var (
@@ -232,6 +235,7 @@ func New(opts ...Option) (*AddrBook, error) {
 		done:   make(chan struct{}),
 	}
 	ab.untrack = cfg.tracer.Track(StoreAddrBook, ab.stats)
+	ab.counters = cfg.tracer.bookCounters()
 	go ab.collect(ctx)
 	return ab, nil
 }
@@ -481,7 +485,7 @@ func (ab *AddrBook) addAddrsLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Dur
 // addrEntry), merging them into the addresses p already has.
 func (ab *AddrBook) addEntriesLocked(p peer.ID, addrs []ma.Multiaddr, ttl time.Duration, exp int64) {
 	if !connectedClass(ttl, exp) && ab.unconnAddr >= ab.cfg.maxUnconnectedAddrs {
-		ab.cfg.tracer.Dropped(StoreAddrBook, "max_unconnected_addrs", len(addrs))
+		countAdd(ab.counters.unconnected, len(addrs))
 		return
 	}
 	var ps *peerState
@@ -548,11 +552,11 @@ func (ab *AddrBook) makeRoomLocked(ps *peerState, connected bool) bool {
 		return true
 	}
 	if victim < 0 {
-		ab.cfg.tracer.Dropped(StoreAddrBook, "max_addrs_per_peer", 1)
+		countAdd(ab.counters.perPeer, 1)
 		return false
 	}
 	ab.removeAtLocked(ps, victim)
-	ab.cfg.tracer.Evicted(StoreAddrBook, 1)
+	countAdd(ab.counters.evicted, 1)
 	return true
 }
 
@@ -759,7 +763,7 @@ func (ab *AddrBook) storeRecordLocked(p peer.ID, raw []byte, seq uint64, addrs [
 		return false, nil
 	}
 	if !had && ab.records >= ab.cfg.maxSignedRecords {
-		ab.cfg.tracer.Dropped(StoreAddrBook, "max_signed_records", 1)
+		countAdd(ab.counters.records, 1)
 		return false, ErrTooManyRecords
 	}
 	if ps == nil {

@@ -200,7 +200,7 @@ func (ab *AddrBook) releaseLocked(p peer.ID, now int64) {
 			// Still of the connected class: removing it leaves the
 			// count alone.
 			ab.removeAtLocked(ps, i) // moves the last entry to i: look at i again
-			ab.cfg.tracer.Dropped(StoreAddrBook, "max_unconnected_addrs", 1)
+			countAdd(ab.counters.unconnected, 1)
 			continue
 		}
 		e.expiry = expiryAt(now, -e.ttl)
@@ -214,7 +214,7 @@ func (ab *AddrBook) releaseLocked(p peer.ID, now int64) {
 				break
 			}
 			ab.removeAtLocked(ps, victim)
-			ab.cfg.tracer.Evicted(StoreAddrBook, 1)
+			countAdd(ab.counters.evicted, 1)
 		}
 	}
 	ab.tidyLocked(p, ps)

@@ -33,8 +33,8 @@ type StoreStats struct {
 	// Values counts per-peer data values.
 	Values int
 	// Bytes estimates the heap the store holds: its own structures and the
-	// bytes it stores (addresses, records, keys); not the memory of opaque
-	// values that a caller put.
+	// bytes it stores (addresses, records, keys, protocols); per-peer data
+	// counts its values as its byte budgets charge them.
 	Bytes int64
 }
 
@@ -106,7 +106,7 @@ func NewMetricsTracer(opts ...MetricsTracerOption) (*MetricsTracer, error) {
 		addrs:   desc("addrs", "Addresses in the address book, by whether a connection holds them (outside the unconnected caps).", "state"),
 		records: desc("signed_records", "Signed peer records in the address book."),
 		values:  desc("peerdata_values", "Per-peer data values held."),
-		bytes:   desc("bytes", "Estimated heap bytes a store holds (structures and stored bytes, not opaque values).", "store"),
+		bytes:   desc("bytes", "Estimated heap bytes a store holds: its structures and stored bytes; per-peer data as its byte budgets charge values.", "store"),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricNamespace, Name: "dropped_total",
 			Help: "What a store refused or dropped because a bound (cap or budget) was reached, or a value could not be persisted.",
@@ -257,6 +257,32 @@ func (t *MetricsTracer) Evicted(store string, n int) {
 		return
 	}
 	t.evictions.WithLabelValues(store).Add(float64(n))
+}
+
+// bookCounters are the counters the address book's hot paths add to; nil
+// ones (no tracer) count nothing.
+type bookCounters struct {
+	unconnected, perPeer, records, evicted prometheus.Counter
+}
+
+func (t *MetricsTracer) bookCounters() bookCounters {
+	if t == nil {
+		return bookCounters{}
+	}
+	dropped := t.droppedBy[StoreAddrBook]
+	return bookCounters{
+		unconnected: dropped["max_unconnected_addrs"],
+		perPeer:     dropped["max_addrs_per_peer"],
+		records:     dropped["max_signed_records"],
+		evicted:     t.evictedBy[StoreAddrBook],
+	}
+}
+
+// countAdd adds n to c, if there is a c.
+func countAdd(c prometheus.Counter, n int) {
+	if c != nil && n > 0 {
+		c.Add(float64(n))
+	}
 }
 
 // snapshotSaved records one save.

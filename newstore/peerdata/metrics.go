@@ -26,20 +26,22 @@ func (s *Store) stopTracking() {
 
 const (
 	peerStateSize = int64(unsafe.Sizeof(peerState{}))
-	entrySize     = int64(unsafe.Sizeof(entry{}))
 	mapEntrySize  = 48 // a map slot for a peer.ID and a pointer, with overhead
 )
 
 // stats reads the store's size for the tracer: O(peers) under the lock, at
-// each scrape only. Bytes counts the store's structures, not the memory of
-// the values themselves, which the store cannot see into.
+// each scrape only. Bytes is what the byte budgets charge for the values
+// (sizeOf of key and value plus EntryOverhead each, the same figure
+// WithMaxBytesPerPeer and WithMaxRetainedBytes bound), plus what each peer
+// costs the store itself: its map slot, its state and its ID's bytes.
+// Memory a value points to is not seen, as the budgets do not see it.
 func (s *Store) stats() newstore.StoreStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := newstore.StoreStats{Peers: s.withData}
 	b := int64(len(s.peers)) * (mapEntrySize + peerStateSize)
 	for p, ps := range s.peers {
-		b += int64(len(p)) + int64(cap(ps.entries))*entrySize
+		b += int64(len(p)) + int64(ps.bytes)
 		st.Values += len(ps.entries)
 	}
 	st.Bytes = b

@@ -51,3 +51,59 @@ func TestMetricsCountByteBudgets(t *testing.T) {
 	assert.Equal(t, 1.0, got["newstore_dropped_total/max_retained_bytes"], "p1's value, the longest retained")
 	assert.Equal(t, 1.0, got["newstore_evictions_total/"])
 }
+
+// newstore_bytes for per-peer data is what the byte budgets charge for the
+// values, plus each peer's place in the store: an operator reading it sees
+// the figure WithMaxRetainedBytes bounds, not a count of structures.
+func TestMetricsBytesFollowTheBudgetsCharges(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	tr, err := newstore.NewMetricsTracer(newstore.WithRegisterer(reg))
+	require.NoError(t, err)
+	s, mock := newMockStore(t, WithSweepInterval(time.Second), WithMetricsTracer(tr))
+	bytesHeld := func() float64 {
+		t.Helper()
+		fams, err := reg.Gather()
+		require.NoError(t, err)
+		for _, f := range fams {
+			if f.GetName() != "newstore_bytes" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "store" && l.GetValue() == newstore.StorePeerData {
+						return m.GetGauge().GetValue()
+					}
+				}
+			}
+		}
+		t.Fatal("no newstore_bytes for peerdata")
+		return 0
+	}
+	require.Zero(t, bytesHeld(), "an empty store")
+
+	// Two peers: one with a 1,000-byte agent string and an 8-byte score,
+	// one with a 100-byte slice. Charges: string 16+len, slice 24+cap,
+	// anything else its type's size; keys (empty structs) 0; 64 per value.
+	perPeer := int(mapEntrySize + peerStateSize)
+	pB := peer.ID("peer-b")
+	s.Connected(peerA)
+	require.NoError(t, s.Put(peerA, otherKey{}, strings.Repeat("a", 1000), time.Minute))
+	require.NoError(t, s.Put(peerA, scoreKey{}, 2.5, time.Minute))
+	require.NoError(t, s.Put(pB, scoreKey{}, make([]byte, 100), time.Minute))
+	want := 2*perPeer + len(peerA) + len(pB) + (16 + 1000 + EntryOverhead) + (8 + EntryOverhead) + (24 + 100 + EntryOverhead)
+	assert.Equal(t, float64(want), bytesHeld())
+
+	// Replacing the agent with a shorter one charges the difference.
+	require.NoError(t, s.Put(peerA, otherKey{}, strings.Repeat("a", 10), time.Minute))
+	want -= 990
+	assert.Equal(t, float64(want), bytesHeld())
+
+	// pB was never connected: its value dies a minute after the Put, and
+	// the sweep gives back its bytes and its place.
+	mock.Add(time.Minute + time.Second)
+	require.Eventually(t, func() bool {
+		return bytesHeld() == float64(want-perPeer-len(pB)-(24+100+EntryOverhead))
+	}, 5*time.Second, 10*time.Millisecond, "pB's value expired and was swept")
+	require.NoError(t, s.Delete(peerA, otherKey{}))
+	assert.Equal(t, float64(perPeer+len(peerA)+8+EntryOverhead), bytesHeld())
+}
