@@ -43,6 +43,10 @@ var Analyzer = &analysis.Analyzer{
 	URL:      migrationURL,
 	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      run,
+	// Facts say which exported parameters and fields of a store interface
+	// type are used only for kept methods, for destination messages in
+	// other packages (narrow.go).
+	FactTypes: []analysis.Fact{new(keptOnlyParams), new(keptOnlyField)},
 }
 
 const (
@@ -100,6 +104,7 @@ func run(pass *analysis.Pass) (any, error) {
 		return nil, nil // fast path: no value of a core/peerstore type can occur here
 	}
 	c := newChecker(pass, deps)
+	c.exportKeptOnly()
 	c.checkImports()
 	c.checkMethods()
 	c.checkPeerstoreValues()
@@ -157,9 +162,13 @@ type checker struct {
 	// legacySigs holds the signature of each legacy-only method of
 	// core/peerstore, to recognise user interfaces that redeclare them.
 	legacySigs map[string]*types.Signature
-	writes     *writes             // built on first use
-	params     *params             // built on first use
-	swaps      []analysis.TextEdit // upstream store imports -> compat
+	writes     *writes // built on first use
+	params     *params // built on first use
+	// kept memoises keptOnly; uses indexes the uses of interface-typed
+	// variables for it (built on first use).
+	kept  map[*types.Var]bool
+	uses  map[*types.Var][]inspector.Cursor
+	swaps []analysis.TextEdit // upstream store imports -> compat
 	// swapBlocked is set when an upstream store import cannot be swapped:
 	// compat lacks a name the package uses.
 	swapBlocked bool
@@ -171,6 +180,7 @@ func newChecker(pass *analysis.Pass, deps map[string]*types.Package) *checker {
 		pass:       pass,
 		insp:       pass.ResultOf[inspect.Analyzer].(*inspector.Inspector),
 		legacySigs: make(map[string]*types.Signature),
+		kept:       make(map[*types.Var]bool),
 	}
 	if obj, ok := deps[corePeerstorePath].Scope().Lookup("Peerstore").(*types.TypeName); ok {
 		c.peerstore = obj.Type()

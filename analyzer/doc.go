@@ -16,9 +16,15 @@
 //     stored where a legacy-only interface is needed ("peerstore-value");
 //     the Peerstore() of an owner that is not a host (a bare network, say)
 //     is reported too, without a fix. When the destination is a parameter
-//     or unexported field of this package used only for kept methods, the
-//     message says that its type, not its use, needs the legacy interface
-//     (narrow.go).
+//     or field used only for kept methods, the message says that its type,
+//     not its use, needs the legacy interface, and that narrowing the type
+//     is the other way out (narrow.go). Within the package this is seen
+//     directly (unexported fields; parameters, also through helpers they
+//     are passed on to); across packages the analyzer exports facts
+//     (keptOnlyParams on exported functions and methods, keptOnlyField on
+//     exported struct fields of a store interface type), so drivers run it
+//     on dependencies too. A field's fact holds only if the package of the
+//     finding also uses the field for kept methods only.
 //   - imports.go: imports of upstream pstoremem and pstoreds ("import").
 //
 // Everything the new store keeps (addresses, certified records, public
