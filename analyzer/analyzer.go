@@ -168,7 +168,8 @@ type checker struct {
 	// variables for it (built on first use).
 	kept  map[*types.Var]bool
 	uses  map[*types.Var][]inspector.Cursor
-	swaps []analysis.TextEdit // upstream store imports -> compat
+	views map[*types.Var]*types.Var // host field -> view field, see viewFields
+	swaps []analysis.TextEdit       // upstream store imports -> compat
 	// swapBlocked is set when an upstream store import cannot be swapped:
 	// compat lacks a name the package uses.
 	swapBlocked bool

@@ -43,7 +43,11 @@
 // a value (params.go). New returns the core interface type, so no
 // expression changes type. When a local declared once with peerstore.New of
 // the same, never reassigned host variable is in scope, the fix uses it
-// instead. When the rewritten expression is not on the reported line, the
+// instead; so it does with a view held in an unexported field beside the
+// unexported host field it reads (x.host.Peerstore() becomes x.view) when
+// both fields are written only by composite literals of their struct, each
+// of which sets both, the host to a variable x never reassigned and the
+// view to peerstore.New(x). When the rewritten expression is not on the reported line, the
 // diagnostic's Related information points at it.
 //
 // PrivKey(self) read back, in the function that added it, after

@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"slices"
 
 	"golang.org/x/tools/go/types/typeutil"
 )
@@ -339,12 +340,20 @@ func (c *checker) sameHost(a, b ast.Expr) bool {
 	return false
 }
 
-// reusableView returns the name of a local variable in scope at rw that
-// already holds peerstore.New of the same host, declared once with it
-// and of the core Peerstore type, so that the fix uses it instead of
-// calling New again. The host must be a variable that is never reassigned,
-// so that both name the same host.
+// reusableView returns the expression of a compat view of rw's host that
+// the fix can use instead of calling New again: a view held in a field
+// beside the host's (see viewFields), or a local variable in scope at rw,
+// declared once with peerstore.New of the same host and of the core
+// Peerstore type. For a local, the host must be a variable that is never
+// reassigned, so that both name the same host.
 func (c *checker) reusableView(rw *hostRewrite) string {
+	if sel, ok := ast.Unparen(rw.host).(*ast.SelectorExpr); ok {
+		if s := c.pass.TypesInfo.Selections[sel]; s != nil && s.Kind() == types.FieldVal && len(s.Index()) == 1 {
+			if view := c.viewFields()[s.Obj().(*types.Var)]; view != nil {
+				return types.ExprString(sel.X) + "." + view.Name()
+			}
+		}
+	}
 	hostID, ok := ast.Unparen(rw.host).(*ast.Ident)
 	if !ok {
 		return ""
@@ -378,4 +387,79 @@ func (c *checker) reusableView(rw *hostRewrite) string {
 		}
 	}
 	return ""
+}
+
+// viewFields returns, for each unexported host field of a struct of this
+// package, the unexported field of the same struct that provably holds
+// peerstore.New of the same host: both fields are written only by
+// composite literals of the struct (never assigned, never addressed), and
+// each literal that sets one sets both, the host to a variable x that is
+// never reassigned and the view to peerstore.New(x). Then wherever s.host
+// is read, s.view is a view of that host.
+func (c *checker) viewFields() map[*types.Var]*types.Var {
+	if c.views != nil {
+		return c.views
+	}
+	c.views = make(map[*types.Var]*types.Var)
+	info := c.pass.TypesInfo
+	// setsOf[field] counts the literals that set field; pairs[view] the
+	// host field each literal pairs it with (nil: no provable pair).
+	setsOf := make(map[*types.Var]int)
+	pairs := make(map[*types.Var][]*types.Var)
+	for cur := range c.insp.Root().Preorder((*ast.CompositeLit)(nil)) {
+		lit := cur.Node().(*ast.CompositeLit)
+		st, ok := typeOfLit(info, lit).(*types.Struct)
+		if !ok {
+			continue
+		}
+		values := make(map[*types.Var]ast.Expr)
+		for i, elt := range lit.Elts {
+			if kv, ok := elt.(*ast.KeyValueExpr); ok {
+				if id, ok := kv.Key.(*ast.Ident); ok {
+					if f, ok := info.Uses[id].(*types.Var); ok {
+						values[f] = kv.Value
+					}
+				}
+			} else if i < st.NumFields() {
+				values[st.Field(i)] = elt
+			}
+		}
+		for f := range values {
+			setsOf[f]++
+		}
+		for view, val := range values {
+			call, ok := ast.Unparen(val).(*ast.CallExpr)
+			if !ok || !c.isCompatNew(call) || len(call.Args) != 1 {
+				continue
+			}
+			x := c.unchangedVar(call.Args[0])
+			var host *types.Var // the first field in declaration order set to x
+			for i := range st.NumFields() {
+				if f := st.Field(i); f != view && x != nil && values[f] != nil && c.unchangedVar(values[f]) == x {
+					host = f
+					break
+				}
+			}
+			pairs[view] = append(pairs[view], host)
+		}
+	}
+	for view, hosts := range pairs {
+		host := hosts[0]
+		if host == nil || slices.Contains(hosts, nil) || slices.ContainsFunc(hosts, func(h *types.Var) bool { return h != host }) {
+			continue
+		}
+		if view.Exported() || host.Exported() || view.Pkg() != c.pass.Pkg || !types.Identical(view.Type(), c.peerstore) ||
+			c.hostIface == nil || !types.Implements(host.Type(), c.hostIface) {
+			continue
+		}
+		// Written only by the literals counted: every write of either is one
+		// of the paired ones.
+		vw, hw := c.localWrites().fields[view], c.localWrites().fields[host]
+		if vw == nil || hw == nil || vw.escapes || hw.escapes ||
+			len(vw.values) != len(hosts) || len(hw.values) != len(hosts) || setsOf[host] != len(hosts) {
+			continue
+		}
+		c.views[host] = view
+	}
+	return c.views
 }
