@@ -169,7 +169,9 @@ type checker struct {
 	kept  map[*types.Var]bool
 	uses  map[*types.Var][]inspector.Cursor
 	views map[*types.Var]*types.Var // host field -> view field, see viewFields
-	swaps []analysis.TextEdit       // upstream store imports -> compat
+	// ownKeyReads: see ownKeys, built on first use.
+	ownKeyReads map[*ast.CallExpr]*ownKeyRead
+	swaps       []analysis.TextEdit // upstream store imports -> compat
 	// swapBlocked is set when an upstream store import cannot be swapped:
 	// compat lacks a name the package uses.
 	swapBlocked bool

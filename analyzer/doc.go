@@ -52,8 +52,15 @@
 //
 // PrivKey(self) read back, in the function that added it, after
 // `if err := S.AddPrivKey(self, sk); err != nil { return ... }` on the same
-// store is rewritten to sk (ownkey.go); other private-key findings say to
-// keep the key and pass libp2p.Identity.
+// store is rewritten to sk (ownkey.go). The AddPrivKey statement is
+// removed too, by the fixes of both findings, when the flow is local to
+// the function: the store is a variable of the function written once with
+// pstoremem.NewPeerstore, used otherwise only for kept methods and as
+// libp2p.Peerstore(S) beside libp2p.Identity(the read) in libp2p.New (which
+// adds the key itself), self is peer.IDFromPrivateKey(sk), and both stay
+// used; otherwise the AddPrivKey finding says why it stays (a parameter,
+// passed on, self not derived from sk, ...). Other private-key findings
+// say to keep the key and pass libp2p.Identity.
 //
 // The import is added under one name for the whole package: a name another
 // file already imports compat/peerstore under, else "peerstore" when that

@@ -7,7 +7,6 @@ import (
 	"go/types"
 	"strings"
 
-	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ast/edge"
 )
 
@@ -155,11 +154,14 @@ func (c *checker) checkMethods() {
 			}
 		}
 		if manual != "" && m.category == CategoryPrivKey {
-			if advice, edit := c.ownKey(fn.Name(), call); edit != nil {
+			if advice, edits := c.ownKey(fn.Name(), call); edits != nil {
 				manual = ""
-				f.edits = []analysis.TextEdit{*edit}
+				f.edits = edits
 				f.fixMessage = "Use the private key added before instead of reading it back"
-				fix = advice + ": use it instead of reading it back (and pass libp2p.Identity of it where the host is built)"
+				fix = advice
+				if fn.Name() == "PrivKey" {
+					fix += ": use it instead of reading it back (and pass libp2p.Identity of it where the host is built)"
+				}
 			} else if advice != "" {
 				manual += "; " + advice
 			}
