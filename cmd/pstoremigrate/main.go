@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -37,6 +38,17 @@ type command struct {
 type invocation struct {
 	Stdout, Stderr io.Writer
 	Self           string // path of this executable
+	// Ctx, when set, stops the go commands the invocation runs once it is
+	// done (fix sets it to end on an interrupt, and then undoes its work).
+	Ctx context.Context
+}
+
+// ctx returns the invocation's context, or the background.
+func (inv *invocation) ctx() context.Context {
+	if inv.Ctx == nil {
+		return context.Background()
+	}
+	return inv.Ctx
 }
 
 var commands []*command
