@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"go/ast"
+	"go/constant"
 	"go/token"
 	"go/types"
 	"slices"
@@ -317,7 +318,7 @@ func (c *checker) localWrites() *writes {
 }
 
 // sameHost reports whether a and b denote the same host: the same variable,
-// or the same chain of fields from one variable. Calls are never the same,
+// or the same chain of fields or index expressions from one variable. Calls are never the same,
 // since each may return a different host.
 func (c *checker) sameHost(a, b ast.Expr) bool {
 	a, b = ast.Unparen(a), ast.Unparen(b)
@@ -336,6 +337,20 @@ func (c *checker) sameHost(a, b ast.Expr) bool {
 			return false
 		}
 		return c.sameHost(a.X, b.X)
+	case *ast.IndexExpr:
+		// hosts[i] twice: the same element while neither the container
+		// nor the index changes (a variable never reassigned, or the same
+		// constant).
+		b, ok := b.(*ast.IndexExpr)
+		if !ok || !c.sameHost(a.X, b.X) {
+			return false
+		}
+		ta, tb := c.pass.TypesInfo.Types[a.Index], c.pass.TypesInfo.Types[b.Index]
+		if ta.Value != nil && tb.Value != nil {
+			return constant.Compare(ta.Value, token.EQL, tb.Value)
+		}
+		ia := c.unchangedVar(a.Index)
+		return ia != nil && ia == c.unchangedVar(b.Index)
 	}
 	return false
 }
