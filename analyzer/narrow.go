@@ -3,6 +3,7 @@ package analyzer
 import (
 	"fmt"
 	"go/ast"
+	"go/token"
 	"go/types"
 	"slices"
 	"strconv"
@@ -189,8 +190,9 @@ func (c *checker) fieldName(f *types.Var) string {
 }
 
 // keptOnly reports whether every use of v (a parameter, or a field of this
-// package) is a call of a method the new store keeps, an argument for a
-// parameter that is itself used only so, or, for a field, a write.
+// package) is a call of a method the new store keeps, a comparison with
+// nil, an argument for a parameter that is itself used only so, or, for a
+// field, a write.
 func (c *checker) keptOnly(v *types.Var) bool {
 	if r, ok := c.kept[v]; ok {
 		return r // a cycle of calls ends here as false (set below)
@@ -229,6 +231,12 @@ func (c *checker) keptOnlyUses(v *types.Var) bool {
 				return false
 			}
 			if fn, ok := s.Obj().(*types.Func); !ok || c.isLegacyMethod(fn) {
+				return false
+			}
+		case edge.BinaryExpr_X, edge.BinaryExpr_Y:
+			// x == nil and x != nil use no method.
+			bin := cur.Parent().Node().(*ast.BinaryExpr)
+			if (bin.Op != token.EQL && bin.Op != token.NEQ) || !info.Types[bin.X].IsNil() && !info.Types[bin.Y].IsNil() {
 				return false
 			}
 		case edge.CallExpr_Args:

@@ -40,8 +40,14 @@ type Config struct {
 	private peerstore.Peerstore
 }
 
-// Addrs uses Store for addresses only.
-func (c Config) Addrs(p peer.ID) []ma.Multiaddr { return c.Store.Addrs(p) }
+// Addrs uses Store for addresses only (a comparison with nil uses no
+// method).
+func (c Config) Addrs(p peer.ID) []ma.Multiaddr {
+	if c.Store == nil {
+		return nil
+	}
+	return c.Store.Addrs(p)
+}
 
 // RTT uses Metrics for latency.
 func (c Config) RTT(p peer.ID) time.Duration {
