@@ -36,7 +36,8 @@ module proxy, at this binary's version or the latest. If a module cannot
 (offline, vendor/, a proxy without it), fix writes nothing and prints the
 command to run there first. Fix is all or nothing: when a step fails after
 the first write (a file that cannot be written, go.mod, fixed code that does
-not type-check), it restores every file it touched and says which. Findings
+not type-check, an interrupt: SIGINT or SIGTERM), it restores every file it
+touched and says which. Findings
 in generated files and in files that use cgo are listed apart, not fixed.
 
 The -diff flag prints the fixes as a unified diff on stdout, go.mod changes
