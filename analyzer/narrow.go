@@ -16,29 +16,32 @@ import (
 
 // keptOnlyParams is the fact, about an exported function or method, that
 // the parameters at Params (indices, in order) are of a store interface
-// type but the function uses them only for methods the new store keeps:
-// their type, not their use, asks for the legacy interface. A destination
-// finding in another package says so.
-type keptOnlyParams struct{ Params []int }
+// type but the function uses them only for methods the new store keeps
+// (Methods[i] for Params[i]): their type, not their use, asks for the
+// legacy interface. A destination finding in another package says so.
+type keptOnlyParams struct {
+	Params  []int
+	Methods [][]string
+}
 
 func (*keptOnlyParams) AFact() {}
 
 func (f *keptOnlyParams) String() string {
 	s := make([]string, len(f.Params))
 	for i, p := range f.Params {
-		s[i] = strconv.Itoa(p)
+		s[i] = strconv.Itoa(p) + ": " + strings.Join(f.Methods[i], " ")
 	}
-	return "keptOnlyParams(" + strings.Join(s, ",") + ")"
+	return "keptOnlyParams(" + strings.Join(s, "; ") + ")"
 }
 
 // keptOnlyField is the fact, about an exported struct field of a store
-// interface type, that its package uses it only for methods the new store
-// keeps (and never takes its address).
-type keptOnlyField struct{}
+// interface type, that its package uses it only for Methods, which the
+// new store keeps (and never takes its address).
+type keptOnlyField struct{ Methods []string }
 
 func (*keptOnlyField) AFact() {}
 
-func (*keptOnlyField) String() string { return "keptOnlyField" }
+func (f *keptOnlyField) String() string { return "keptOnlyField(" + strings.Join(f.Methods, " ") + ")" }
 
 // exportKeptOnly exports the facts of this package's exported functions
 // and fields: only they can be destinations in other packages.
@@ -51,15 +54,16 @@ func (c *checker) exportKeptOnly() {
 			if !ok || !fn.Exported() {
 				continue
 			}
-			var kept []int
+			var fact keptOnlyParams
 			params := fn.Type().(*types.Signature).Params()
 			for i := range params.Len() {
 				if v := params.At(i); c.storeInterface(v.Type()) && c.keptOnly(v) {
-					kept = append(kept, i)
+					fact.Params = append(fact.Params, i)
+					fact.Methods = append(fact.Methods, c.keptMethods[v])
 				}
 			}
-			if len(kept) > 0 {
-				c.pass.ExportObjectFact(fn, &keptOnlyParams{Params: kept})
+			if len(fact.Params) > 0 {
+				c.pass.ExportObjectFact(fn, &fact)
 			}
 		case *ast.Field:
 			if cur.ParentEdgeKind() != edge.FieldList_List || cur.Parent().ParentEdgeKind() != edge.StructType_Fields {
@@ -68,7 +72,7 @@ func (c *checker) exportKeptOnly() {
 			for _, name := range n.Names {
 				f, ok := info.Defs[name].(*types.Var)
 				if ok && f.IsField() && f.Exported() && c.storeInterface(f.Type()) && c.keptOnly(f) {
-					c.pass.ExportObjectFact(f, new(keptOnlyField))
+					c.pass.ExportObjectFact(f, &keptOnlyField{Methods: c.keptMethods[f]})
 				}
 			}
 		}
@@ -100,10 +104,15 @@ func (c *checker) typeOnly(cur inspector.Cursor) string {
 	}
 	info := c.pass.TypesInfo
 	var what string
+	var methods []string
+	var ok bool
 	switch kind, idx := cur.ParentEdge(); kind {
 	case edge.CallExpr_Args:
 		fn := typeutil.StaticCallee(info, cur.Parent().Node().(*ast.CallExpr))
-		if fn == nil || !c.keptOnlyParam(fn, idx) {
+		if fn == nil {
+			return ""
+		}
+		if methods, ok = c.keptOnlyParam(fn, idx); !ok {
 			return ""
 		}
 		what = fmt.Sprintf("parameter %s of %s", fn.Type().(*types.Signature).Params().At(idx).Name(), c.funcName(fn))
@@ -112,8 +121,11 @@ func (c *checker) typeOnly(cur inspector.Cursor) string {
 		if !ok {
 			return ""
 		}
-		f, ok := info.Uses[id].(*types.Var)
-		if !ok || !c.keptOnlyFieldOf(f) {
+		f, isVar := info.Uses[id].(*types.Var)
+		if !isVar {
+			return ""
+		}
+		if methods, ok = c.keptOnlyFieldOf(f); !ok {
 			return ""
 		}
 		what = c.fieldName(f)
@@ -122,47 +134,98 @@ func (c *checker) typeOnly(cur inspector.Cursor) string {
 		if len(assign.Lhs) != len(assign.Rhs) {
 			return ""
 		}
-		sel, ok := ast.Unparen(assign.Lhs[idx]).(*ast.SelectorExpr)
-		if !ok {
+		sel, isSel := ast.Unparen(assign.Lhs[idx]).(*ast.SelectorExpr)
+		if !isSel {
 			return ""
 		}
-		f, ok := info.Uses[sel.Sel].(*types.Var)
-		if !ok || !c.keptOnlyFieldOf(f) {
+		f, isVar := info.Uses[sel.Sel].(*types.Var)
+		if !isVar {
+			return ""
+		}
+		if methods, ok = c.keptOnlyFieldOf(f); !ok {
 			return ""
 		}
 		what = c.fieldName(f)
 	default:
 		return ""
 	}
-	return fmt.Sprintf("%s uses only methods the new store keeps, so its type, not its use, requires the legacy interface: narrowing that type (to peerstore.AddrBook, say) is the other way out", what)
+	uses := "no method"
+	if len(methods) > 0 {
+		uses = strings.Join(methods, ", ")
+	}
+	return fmt.Sprintf("%s uses only %s, which the new store keeps, so its type, not its use, requires the legacy interface: narrowing that type (to %s) is the other way out", what, uses, c.narrower(methods))
+}
+
+// narrower names the smallest type a destination using only methods could
+// have: a core/peerstore interface the new store keeps whole, or an
+// interface of just those methods.
+func (c *checker) narrower(methods []string) string {
+	if named, ok := types.Unalias(c.peerstore).(*types.Named); ok {
+		for _, name := range []string{"AddrBook", "CertifiedAddrBook"} {
+			obj, ok := named.Obj().Pkg().Scope().Lookup(name).(*types.TypeName)
+			if !ok {
+				continue
+			}
+			iface, ok := obj.Type().Underlying().(*types.Interface)
+			if ok && !slices.ContainsFunc(methods, func(m string) bool {
+				return !slices.ContainsFunc(slices.Collect(iface.Methods()), func(f *types.Func) bool { return f.Name() == m })
+			}) {
+				return "peerstore." + name
+			}
+		}
+	}
+	return "an interface of just " + strings.Join(methods, " and ")
 }
 
 // keptOnlyParam reports whether parameter idx of fn, declared in this
-// package or known from a fact, is used only for kept methods.
-func (c *checker) keptOnlyParam(fn *types.Func, idx int) bool {
+// package or known from a fact, is used only for kept methods, and which.
+func (c *checker) keptOnlyParam(fn *types.Func, idx int) ([]string, bool) {
 	sig := fn.Type().(*types.Signature)
 	if idx >= sig.Params().Len() || sig.Variadic() && idx == sig.Params().Len()-1 {
-		return false
+		return nil, false
 	}
 	if fn.Pkg() == c.pass.Pkg {
 		v := sig.Params().At(idx)
-		return v.Name() != "" && v.Name() != "_" && c.keptOnly(v)
+		if v.Name() == "" || v.Name() == "_" || !c.keptOnly(v) {
+			return nil, false
+		}
+		return c.keptMethods[v], true
 	}
 	var fact keptOnlyParams
-	return c.pass.ImportObjectFact(fn.Origin(), &fact) && slices.Contains(fact.Params, idx)
+	if !c.pass.ImportObjectFact(fn.Origin(), &fact) {
+		return nil, false
+	}
+	if i := slices.Index(fact.Params, idx); i >= 0 {
+		return fact.Methods[i], true
+	}
+	return nil, false
 }
 
 // keptOnlyFieldOf reports whether f is a field used only for kept
-// methods: an unexported one of this package, or one a fact says so of.
-func (c *checker) keptOnlyFieldOf(f *types.Var) bool {
+// methods, and which: an unexported one of this package, or one a fact
+// says so of (and this package uses only for kept methods too).
+func (c *checker) keptOnlyFieldOf(f *types.Var) ([]string, bool) {
 	if !f.IsField() {
-		return false
+		return nil, false
 	}
 	if f.Pkg() == c.pass.Pkg {
-		return !f.Exported() && c.keptOnly(f)
+		if f.Exported() || !c.keptOnly(f) {
+			return nil, false
+		}
+		return c.keptMethods[f], true
 	}
-	// Its package uses it only for kept methods; so must this one.
-	return c.pass.ImportObjectFact(f.Origin(), new(keptOnlyField)) && c.keptOnly(f)
+	var fact keptOnlyField
+	if !c.pass.ImportObjectFact(f.Origin(), &fact) || !c.keptOnly(f) {
+		return nil, false
+	}
+	return union(fact.Methods, c.keptMethods[f]), true
+}
+
+// union returns the sorted names of a and b, each once.
+func union(a, b []string) []string {
+	u := slices.Concat(a, b)
+	slices.Sort(u)
+	return slices.Compact(u)
 }
 
 // funcName names fn for a message: pkg.F, T.M or pkg.T.M.
@@ -198,17 +261,21 @@ func (c *checker) keptOnly(v *types.Var) bool {
 		return r // a cycle of calls ends here as false (set below)
 	}
 	c.kept[v] = false
-	r := c.keptOnlyUses(v)
+	methods, r := c.keptOnlyUses(v)
 	c.kept[v] = r
+	if r {
+		c.keptMethods[v] = union(methods, nil)
+	}
 	return r
 }
 
-func (c *checker) keptOnlyUses(v *types.Var) bool {
+// keptOnlyUses is keptOnly's walk; it returns the methods used.
+func (c *checker) keptOnlyUses(v *types.Var) (methods []string, ok bool) {
 	if w := c.localWrites().vars[v]; w != nil && w.other > 0 {
-		return false
+		return nil, false
 	}
 	if w := c.localWrites().fields[v]; w != nil && w.escapes {
-		return false
+		return nil, false
 	}
 	info := c.pass.TypesInfo
 	for _, cur := range c.usesOf(v) {
@@ -223,35 +290,42 @@ func (c *checker) keptOnlyUses(v *types.Var) bool {
 			if v.IsField() {
 				continue // a write, recorded by localWrites
 			}
-			return false
+			return nil, false
 		case edge.SelectorExpr_X:
 			sel := cur.Parent().Node().(*ast.SelectorExpr)
 			s := info.Selections[sel]
 			if s == nil || s.Kind() != types.MethodVal || cur.Parent().ParentEdgeKind() != edge.CallExpr_Fun {
-				return false
+				return nil, false
 			}
-			if fn, ok := s.Obj().(*types.Func); !ok || c.isLegacyMethod(fn) {
-				return false
+			fn, isFunc := s.Obj().(*types.Func)
+			if !isFunc || c.isLegacyMethod(fn) {
+				return nil, false
 			}
+			methods = append(methods, fn.Name())
 		case edge.BinaryExpr_X, edge.BinaryExpr_Y:
 			// x == nil and x != nil use no method.
 			bin := cur.Parent().Node().(*ast.BinaryExpr)
 			if (bin.Op != token.EQL && bin.Op != token.NEQ) || !info.Types[bin.X].IsNil() && !info.Types[bin.Y].IsNil() {
-				return false
+				return nil, false
 			}
 		case edge.CallExpr_Args:
 			// Passed on to a helper that itself uses it only for kept
 			// methods, as an interface (a concrete parameter type would
 			// not compile with an interface argument).
 			fn := typeutil.StaticCallee(info, cur.Parent().Node().(*ast.CallExpr))
-			if fn == nil || !c.keptOnlyParam(fn, idx) {
-				return false
+			if fn == nil {
+				return nil, false
 			}
+			used, kept := c.keptOnlyParam(fn, idx)
+			if !kept {
+				return nil, false
+			}
+			methods = append(methods, used...)
 		default:
-			return false
+			return nil, false
 		}
 	}
-	return true
+	return methods, true
 }
 
 // usesOf returns the identifiers that use v, from one walk of the package

@@ -75,7 +75,7 @@ func main() {
 	if isToolProtocol(args) {
 		// Invoked by "go vet -vettool" or "go fix -fixtool": unitchecker
 		// owns the command line and the process from here on.
-		unitchecker.Main(toolAnalyzer(slices.Contains(args, "-fix")))
+		unitchecker.Main(toolAnalyzer(slices.Contains(args, "-fix"), factsOnlyUnit(args)))
 		return
 	}
 	self, err := os.Executable()

@@ -13,12 +13,12 @@ import (
 )
 
 // Dial uses only the address book.
-func Dial(ps peerstore.Peerstore, p peer.ID) []ma.Multiaddr { // want Dial:`keptOnlyParams\(0\)`
+func Dial(ps peerstore.Peerstore, p peer.ID) []ma.Multiaddr { // want Dial:`keptOnlyParams\(0: Addrs\)`
 	return ps.Addrs(p)
 }
 
 // Forward hands its store on to Dial, so uses it only as Dial does.
-func Forward(p peer.ID, ps peerstore.Peerstore) int { // want Forward:`keptOnlyParams\(1\)`
+func Forward(p peer.ID, ps peerstore.Peerstore) int { // want Forward:`keptOnlyParams\(1: Addrs\)`
 	return len(Dial(ps, p))
 }
 
@@ -35,7 +35,7 @@ func Check(ps peerstore.AddrBook) bool {
 
 // Config is filled by its callers.
 type Config struct {
-	Store   peerstore.Peerstore // want Store:`keptOnlyField`
+	Store   peerstore.Peerstore // want Store:`keptOnlyField\(Addrs\)`
 	Metrics peerstore.Peerstore
 	private peerstore.Peerstore
 }
@@ -58,11 +58,17 @@ func (c Config) RTT(p peer.ID) time.Duration {
 type Dialer struct{}
 
 // Book uses only the address book.
-func (Dialer) Book(ps peerstore.Peerstore, p peer.ID) []ma.Multiaddr { // want Book:`keptOnlyParams\(0\)`
+func (Dialer) Book(ps peerstore.Peerstore, p peer.ID) []ma.Multiaddr { // want Book:`keptOnlyParams\(0: Addrs\)`
 	return ps.Addrs(p)
 }
 
 // Narrow already asks only for what it uses.
-func Narrow(ab peerstore.AddrBook, p peer.ID) []ma.Multiaddr { // want Narrow:`keptOnlyParams\(0\)`
+func Narrow(ab peerstore.AddrBook, p peer.ID) []ma.Multiaddr { // want Narrow:`keptOnlyParams\(0: Addrs\)`
 	return ab.Addrs(p)
+}
+
+// Verify uses only the public key: no kept interface of core/peerstore
+// holds just that, so the advice names an interface of that method.
+func Verify(kb peerstore.KeyBook, p peer.ID) bool { // want Verify:`keptOnlyParams\(0: PubKey\)`
+	return kb != nil && kb.PubKey(p) != nil
 }
