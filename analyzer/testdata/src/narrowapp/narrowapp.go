@@ -18,7 +18,7 @@ func dial(h host.Host, p peer.ID) int {
 	n += len(narrowlib.Dialer{}.Book(h.Peerstore(), p)) // want `h.Peerstore\(\) is passed .*; parameter ps of narrowlib.Dialer.Book uses only Addrs, which the new store keeps`
 	n += int(narrowlib.Latency(h.Peerstore(), p))       // want `h.Peerstore\(\) is passed as an argument of type peerstore.Peerstore: the legacy-only Peerstore API it needs is going away from the host's store; fix:`
 	n += len(narrowlib.Narrow(h.Peerstore(), p))        // an AddrBook: not reported
-	if narrowlib.Verify(h.Peerstore(), p) { // want `h.Peerstore\(\) is passed as an argument of type peerstore.KeyBook: .*; parameter kb of narrowlib.Verify uses only PubKey, which the new store keeps, so its type, not its use, requires the legacy interface: narrowing that type \(to an interface of just PubKey\) is the other way out`
+	if narrowlib.Verify(h.Peerstore(), p) {             // want `h.Peerstore\(\) is passed as an argument of type peerstore.KeyBook: .*; parameter kb of narrowlib.Verify uses only PubKey, which the new store keeps, so its type, not its use, requires the legacy interface: narrowing that type \(to an interface of just PubKey\) is the other way out`
 		n++
 	}
 	return n
