@@ -45,9 +45,10 @@
 // the same, never reassigned host variable is in scope, the fix uses it
 // instead; so it does with a view held in an unexported field beside the
 // unexported host field it reads (x.host.Peerstore() becomes x.view) when
-// both fields are written only by composite literals of their struct, each
-// of which sets both, the host to a variable x never reassigned and the
-// view to peerstore.New(x). When the rewritten expression is not on the reported line, the
+// both fields are only ever written together, the host to a variable x
+// never reassigned and the view to peerstore.New(x): by a composite literal
+// of their struct that sets both, or by two adjacent assignment statements
+// on the same variable. When the rewritten expression is not on the reported line, the
 // diagnostic's Related information points at it.
 //
 // PrivKey(self) read back, in the function that added it, after

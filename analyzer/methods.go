@@ -229,7 +229,7 @@ func metadataKey(info *types.Info, m legacyMethod, call *ast.CallExpr) string {
 func (c *checker) reuseMessage(view string, rw *hostRewrite) string {
 	host := types.ExprString(rw.host)
 	if strings.Contains(view, ".") {
-		return fmt.Sprintf("use %s, the field that holds the compat/peerstore view of %s (the two are only ever set together, in composite literals)", view, host)
+		return fmt.Sprintf("use %s, the field that holds the compat/peerstore view of %s (the two are only ever set together)", view, host)
 	}
 	return fmt.Sprintf("use %s, the compat/peerstore view of %s already in scope", view, host)
 }

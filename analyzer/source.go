@@ -406,11 +406,12 @@ func (c *checker) reusableView(rw *hostRewrite) string {
 
 // viewFields returns, for each unexported host field of a struct of this
 // package, the unexported field of the same struct that provably holds
-// peerstore.New of the same host: both fields are written only by
-// composite literals of the struct (never assigned, never addressed), and
-// each literal that sets one sets both, the host to a variable x that is
-// never reassigned and the view to peerstore.New(x). Then wherever s.host
-// is read, s.view is a view of that host.
+// peerstore.New of the same host: both fields are only ever written
+// together (never addressed), the host to a variable x that is never
+// reassigned and the view to peerstore.New(x), by a composite literal of
+// the struct that sets both, or by two adjacent assignment statements on
+// the same variable (see assignedPair). Then wherever s.host is read,
+// s.view is a view of that host.
 func (c *checker) viewFields() map[*types.Var]*types.Var {
 	if c.views != nil {
 		return c.views
@@ -420,6 +421,7 @@ func (c *checker) viewFields() map[*types.Var]*types.Var {
 	// setsOf[field] counts the literals that set field; pairs[view] the
 	// host field each literal pairs it with (nil: no provable pair).
 	setsOf := make(map[*types.Var]int)
+	literals := make(map[*types.Var]int) // literals that set the view
 	pairs := make(map[*types.Var][]*types.Var)
 	for cur := range c.insp.Root().Preorder((*ast.CompositeLit)(nil)) {
 		lit := cur.Node().(*ast.CompositeLit)
@@ -456,6 +458,27 @@ func (c *checker) viewFields() map[*types.Var]*types.Var {
 				}
 			}
 			pairs[view] = append(pairs[view], host)
+			literals[view]++
+		}
+	}
+	// Two adjacent statements `x.host = v` and `x.view = peerstore.New(v)`
+	// (either order) on the same variable x, with v never reassigned, set
+	// both too: nothing runs between them that could read the pair.
+	for cur := range c.insp.Root().Preorder((*ast.BlockStmt)(nil), (*ast.CaseClause)(nil), (*ast.CommClause)(nil)) {
+		var list []ast.Stmt
+		switch n := cur.Node().(type) {
+		case *ast.BlockStmt:
+			list = n.List
+		case *ast.CaseClause:
+			list = n.Body
+		case *ast.CommClause:
+			list = n.Body
+		}
+		for i := 0; i+1 < len(list); i++ {
+			if view, host := c.assignedPair(list[i], list[i+1]); view != nil {
+				pairs[view] = append(pairs[view], host)
+				i++ // a statement belongs to one pair
+			}
 		}
 	}
 	for view, hosts := range pairs {
@@ -471,10 +494,51 @@ func (c *checker) viewFields() map[*types.Var]*types.Var {
 		// of the paired ones.
 		vw, hw := c.localWrites().fields[view], c.localWrites().fields[host]
 		if vw == nil || hw == nil || vw.escapes || hw.escapes ||
-			len(vw.values) != len(hosts) || len(hw.values) != len(hosts) || setsOf[host] != len(hosts) {
+			len(vw.values) != len(hosts) || len(hw.values) != len(hosts) || setsOf[host] != literals[view] {
 			continue
 		}
 		c.views[host] = view
 	}
 	return c.views
+}
+
+// assignedPair returns the view and host fields when a and b are
+// `x.host = v` and `x.view = peerstore.New(v)`, in either order, on the same
+// variable x, with x and v never reassigned.
+func (c *checker) assignedPair(a, b ast.Stmt) (view, host *types.Var) {
+	type write struct {
+		x, field *types.Var
+		value    ast.Expr
+	}
+	parse := func(s ast.Stmt) *write {
+		as, ok := s.(*ast.AssignStmt)
+		if !ok || as.Tok != token.ASSIGN || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
+			return nil
+		}
+		sel, ok := ast.Unparen(as.Lhs[0]).(*ast.SelectorExpr)
+		if !ok {
+			return nil
+		}
+		sn := c.pass.TypesInfo.Selections[sel]
+		x := c.unchangedVar(sel.X)
+		if sn == nil || sn.Kind() != types.FieldVal || len(sn.Index()) != 1 || x == nil {
+			return nil
+		}
+		return &write{x, sn.Obj().(*types.Var), as.Rhs[0]}
+	}
+	wa, wb := parse(a), parse(b)
+	if wa == nil || wb == nil || wa.x != wb.x || wa.field == wb.field {
+		return nil, nil
+	}
+	for _, w := range [][2]*write{{wa, wb}, {wb, wa}} {
+		v, h := w[0], w[1]
+		call, ok := ast.Unparen(v.value).(*ast.CallExpr)
+		if !ok || !c.isCompatNew(call) || len(call.Args) != 1 {
+			continue
+		}
+		if hv := c.unchangedVar(h.value); hv != nil && hv == c.unchangedVar(call.Args[0]) {
+			return v.field, h.field
+		}
+	}
+	return nil, nil
 }

@@ -24,7 +24,7 @@ func newNode(h host.Host) *node {
 }
 
 func (n *node) protocols(p peer.ID) ([]protocol.ID, error) {
-	return n.host.Peerstore().GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*fix: use n.view, the field that holds the compat/peerstore view of n.host \(the two are only ever set together, in composite literals\)`
+	return n.host.Peerstore().GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*fix: use n.view, the field that holds the compat/peerstore view of n.host \(the two are only ever set together\)`
 }
 
 func (n *node) rtt(p peer.ID) time.Duration {
@@ -108,4 +108,39 @@ func newReassigned(h, next host.Host) *reassigned {
 
 func (r *reassigned) protocols(p peer.ID) ([]protocol.ID, error) {
 	return r.host.Peerstore().GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*fix: rewrite to peerstore.New\(r.host\)`
+}
+
+// assigned sets the two fields in adjacent statements of its constructor.
+type assigned struct {
+	host host.Host
+	view pstore.Peerstore
+}
+
+func newAssigned(h host.Host) *assigned {
+	a := new(assigned)
+	a.host = h
+	a.view = peerstore.New(h)
+	return a
+}
+
+func (a *assigned) protocols(p peer.ID) ([]protocol.ID, error) {
+	return a.host.Peerstore().GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*fix: use a.view, the field that holds the compat/peerstore view of a.host`
+}
+
+// apart sets them with a call in between, which could read the pair.
+type apart struct {
+	host host.Host
+	view pstore.Peerstore
+}
+
+func newApart(h host.Host, ready func(*apart)) *apart {
+	a := new(apart)
+	a.host = h
+	ready(a)
+	a.view = peerstore.New(h)
+	return a
+}
+
+func (a *apart) protocols(p peer.ID) ([]protocol.ID, error) {
+	return a.host.Peerstore().GetProtocols(p) // want `ProtoBook.GetProtocols is going away: .*fix: rewrite to peerstore.New\(a.host\)`
 }
