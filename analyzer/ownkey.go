@@ -77,13 +77,12 @@ func (c *checker) ownKey(method string, call *ast.CallExpr) (advice string, edit
 // An ownKeyRead is a PrivKey(self) read back after a checked
 // AddPrivKey(self, sk) in one function, replaceable by sk.
 type ownKeyRead struct {
-	get  *ast.CallExpr
-	sk   *ast.Ident
-	stmt ast.Stmt // the if statement around AddPrivKey
+	get *ast.CallExpr
+	sk  *ast.Ident
 	// why says why the AddPrivKey statement can go; kept says why it
 	// stays (one of them is set).
 	why, kept string
-	remove    analysis.TextEdit // deletes stmt's lines, when why is set
+	remove    analysis.TextEdit // deletes the lines of the if statement around AddPrivKey, when why is set
 }
 
 // edits is the fix: the read becomes sk, and the add goes if it can.
@@ -217,7 +216,6 @@ func (c *checker) removableAdd(add, get *ast.CallExpr, sk *ast.Ident, k *ownKeyR
 	if last < tok.LineCount() {
 		end = tok.LineStart(last + 1)
 	}
-	k.stmt = stmt
 	k.remove = analysis.TextEdit{Pos: tok.LineStart(first), End: end}
 	return fmt.Sprintf("%s is created here by %s and only used for kept methods and by libp2p.New, which adds the key given with libp2p.Identity itself", name, ctor), ""
 }
