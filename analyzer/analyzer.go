@@ -43,6 +43,10 @@ var Analyzer = &analysis.Analyzer{
 	URL:      migrationURL,
 	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      run,
+	// Facts say which exported parameters and fields of a store interface
+	// type are used only for kept methods, for destination messages in
+	// other packages (narrow.go).
+	FactTypes: []analysis.Fact{new(keptOnlyParams), new(keptOnlyField)},
 }
 
 const (
@@ -90,21 +94,43 @@ func categoryURL(category string) string {
 }
 
 func run(pass *analysis.Pass) (any, error) {
-	for _, prefix := range implementers {
-		if strings.HasPrefix(pass.Pkg.Path(), prefix) {
-			return nil, nil // implements the legacy API on purpose
-		}
+	c := checkerFor(pass)
+	if c == nil {
+		return nil, nil
 	}
-	deps := findDeps(pass.Pkg)
-	if deps[corePeerstorePath] == nil {
-		return nil, nil // fast path: no value of a core/peerstore type can occur here
-	}
-	c := newChecker(pass, deps)
+	c.exportKeptOnly()
 	c.checkImports()
 	c.checkMethods()
 	c.checkPeerstoreValues()
 	c.report()
 	return nil, nil
+}
+
+// RunFactsOnly is the analyzer's Run for a package analyzed only for the
+// facts its importers need, as "go vet" and "go fix" do for every
+// dependency of the packages named (unitchecker's VetxOnly): it exports
+// the facts and skips the checks, whose diagnostics would be dropped.
+func RunFactsOnly(pass *analysis.Pass) (any, error) {
+	if c := checkerFor(pass); c != nil {
+		c.exportKeptOnly()
+	}
+	return nil, nil
+}
+
+// checkerFor returns the checker for pass, or nil when the package needs
+// no analysis: it implements the legacy API on purpose, or no value of a
+// core/peerstore type can occur in it (the fast path).
+func checkerFor(pass *analysis.Pass) *checker {
+	for _, prefix := range implementers {
+		if strings.HasPrefix(pass.Pkg.Path(), prefix) {
+			return nil
+		}
+	}
+	deps := findDeps(pass.Pkg)
+	if deps[corePeerstorePath] == nil {
+		return nil
+	}
+	return newChecker(pass, deps)
 }
 
 // findDeps returns the packages this analyzer cares about among pkg and
@@ -157,9 +183,17 @@ type checker struct {
 	// legacySigs holds the signature of each legacy-only method of
 	// core/peerstore, to recognise user interfaces that redeclare them.
 	legacySigs map[string]*types.Signature
-	writes     *writes             // built on first use
-	params     *params             // built on first use
-	swaps      []analysis.TextEdit // upstream store imports -> compat
+	writes     *writes // built on first use
+	params     *params // built on first use
+	// kept memoises keptOnly; uses indexes the uses of interface-typed
+	// variables for it (built on first use).
+	kept        map[*types.Var]bool
+	keptMethods map[*types.Var][]string // the kept methods used, when kept
+	uses        map[*types.Var][]inspector.Cursor
+	views       map[*types.Var]*types.Var // host field -> view field, see viewFields
+	// ownKeyReads: see ownKeys, built on first use.
+	ownKeyReads map[*ast.CallExpr]*ownKeyRead
+	swaps       []analysis.TextEdit // upstream store imports -> compat
 	// swapBlocked is set when an upstream store import cannot be swapped:
 	// compat lacks a name the package uses.
 	swapBlocked bool
@@ -168,9 +202,11 @@ type checker struct {
 
 func newChecker(pass *analysis.Pass, deps map[string]*types.Package) *checker {
 	c := &checker{
-		pass:       pass,
-		insp:       pass.ResultOf[inspect.Analyzer].(*inspector.Inspector),
-		legacySigs: make(map[string]*types.Signature),
+		pass:        pass,
+		insp:        pass.ResultOf[inspect.Analyzer].(*inspector.Inspector),
+		legacySigs:  make(map[string]*types.Signature),
+		kept:        make(map[*types.Var]bool),
+		keptMethods: make(map[*types.Var][]string),
 	}
 	if obj, ok := deps[corePeerstorePath].Scope().Lookup("Peerstore").(*types.TypeName); ok {
 		c.peerstore = obj.Type()

@@ -16,9 +16,15 @@
 //     stored where a legacy-only interface is needed ("peerstore-value");
 //     the Peerstore() of an owner that is not a host (a bare network, say)
 //     is reported too, without a fix. When the destination is a parameter
-//     or unexported field of this package used only for kept methods, the
-//     message says that its type, not its use, needs the legacy interface
-//     (narrow.go).
+//     or field used only for kept methods, the message says that its type,
+//     not its use, needs the legacy interface, and that narrowing the type
+//     is the other way out (narrow.go). Within the package this is seen
+//     directly (unexported fields; parameters, also through helpers they
+//     are passed on to); across packages the analyzer exports facts
+//     (keptOnlyParams on exported functions and methods, keptOnlyField on
+//     exported struct fields of a store interface type), so drivers run it
+//     on dependencies too. A field's fact holds only if the package of the
+//     finding also uses the field for kept methods only.
 //   - imports.go: imports of upstream pstoremem and pstoreds ("import").
 //
 // Everything the new store keeps (addresses, certified records, public
@@ -37,13 +43,25 @@
 // a value (params.go). New returns the core interface type, so no
 // expression changes type. When a local declared once with peerstore.New of
 // the same, never reassigned host variable is in scope, the fix uses it
-// instead. When the rewritten expression is not on the reported line, the
+// instead; so it does with a view held in an unexported field beside the
+// unexported host field it reads (x.host.Peerstore() becomes x.view) when
+// both fields are only ever written together, the host to a variable x
+// never reassigned and the view to peerstore.New(x): by a composite literal
+// of their struct that sets both, or by two adjacent assignment statements
+// on the same variable. When the rewritten expression is not on the reported line, the
 // diagnostic's Related information points at it.
 //
 // PrivKey(self) read back, in the function that added it, after
 // `if err := S.AddPrivKey(self, sk); err != nil { return ... }` on the same
-// store is rewritten to sk (ownkey.go); other private-key findings say to
-// keep the key and pass libp2p.Identity.
+// store is rewritten to sk (ownkey.go). The AddPrivKey statement is
+// removed too, by the fixes of both findings, when the flow is local to
+// the function: the store is a variable of the function written once with
+// pstoremem.NewPeerstore, used otherwise only for kept methods and as
+// libp2p.Peerstore(S) beside libp2p.Identity(the read) in libp2p.New (which
+// adds the key itself), self is peer.IDFromPrivateKey(sk), and both stay
+// used; otherwise the AddPrivKey finding says why it stays (a parameter,
+// passed on, self not derived from sk, ...). Other private-key findings
+// say to keep the key and pass libp2p.Identity.
 //
 // The import is added under one name for the whole package: a name another
 // file already imports compat/peerstore under, else "peerstore" when that

@@ -5,8 +5,8 @@ import (
 	"go/ast"
 	"go/constant"
 	"go/types"
+	"strings"
 
-	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ast/edge"
 )
 
@@ -140,7 +140,7 @@ func (c *checker) checkMethods() {
 					f.rewrites = rws
 					fix = fmt.Sprintf("rewrite to peerstore.New(%s) of compat/peerstore, which keeps it working", types.ExprString(rws[0].host))
 					if view := c.reusableView(rws[0]); view != "" {
-						fix = fmt.Sprintf("use %s, the compat/peerstore view of %s already in scope, which keeps it working", view, types.ExprString(rws[0].host))
+						fix = c.reuseMessage(view, rws[0]) + ", which keeps it working"
 					}
 				}
 			case hostField:
@@ -154,11 +154,14 @@ func (c *checker) checkMethods() {
 			}
 		}
 		if manual != "" && m.category == CategoryPrivKey {
-			if advice, edit := c.ownKey(fn.Name(), call); edit != nil {
+			if advice, edits := c.ownKey(fn.Name(), call); edits != nil {
 				manual = ""
-				f.edits = []analysis.TextEdit{*edit}
+				f.edits = edits
 				f.fixMessage = "Use the private key added before instead of reading it back"
-				fix = advice + ": use it instead of reading it back (and pass libp2p.Identity of it where the host is built)"
+				fix = advice
+				if fn.Name() == "PrivKey" {
+					fix += ": use it instead of reading it back (and pass libp2p.Identity of it where the host is built)"
+				}
 			} else if advice != "" {
 				manual += "; " + advice
 			}
@@ -220,4 +223,13 @@ func metadataKey(info *types.Info, m legacyMethod, call *ast.CallExpr) string {
 		return ""
 	}
 	return constant.StringVal(tv.Value)
+}
+
+// reuseMessage says which view the fix uses instead of calling New again.
+func (c *checker) reuseMessage(view string, rw *hostRewrite) string {
+	host := types.ExprString(rw.host)
+	if strings.Contains(view, ".") {
+		return fmt.Sprintf("use %s, the field that holds the compat/peerstore view of %s (the two are only ever set together)", view, host)
+	}
+	return fmt.Sprintf("use %s, the compat/peerstore view of %s already in scope", view, host)
 }

@@ -64,6 +64,9 @@ func (c *checker) checkPeerstoreValues() {
 		if rw != nil {
 			f.rewrites = []*hostRewrite{rw}
 			f.message = fmt.Sprintf("%s; fix: pass peerstore.New(%s) of compat/peerstore instead", what, types.ExprString(rw.host))
+			if view := c.reusableView(rw); view != "" {
+				f.message = fmt.Sprintf("%s; fix: %s instead", what, c.reuseMessage(view, rw))
+			}
 		} else {
 			f.message = fmt.Sprintf("%s; not rewritten: %s is not a host.Host, so pass peerstore.New(h) of compat/peerstore for the host it belongs to", what, types.ExprString(owner))
 		}

@@ -2,8 +2,10 @@ package analyzer
 
 import (
 	"go/ast"
+	"go/constant"
 	"go/token"
 	"go/types"
+	"slices"
 
 	"golang.org/x/tools/go/types/typeutil"
 )
@@ -316,7 +318,7 @@ func (c *checker) localWrites() *writes {
 }
 
 // sameHost reports whether a and b denote the same host: the same variable,
-// or the same chain of fields from one variable. Calls are never the same,
+// or the same chain of fields or index expressions from one variable. Calls are never the same,
 // since each may return a different host.
 func (c *checker) sameHost(a, b ast.Expr) bool {
 	a, b = ast.Unparen(a), ast.Unparen(b)
@@ -335,16 +337,38 @@ func (c *checker) sameHost(a, b ast.Expr) bool {
 			return false
 		}
 		return c.sameHost(a.X, b.X)
+	case *ast.IndexExpr:
+		// hosts[i] twice: the same element while neither the container
+		// nor the index changes (a variable never reassigned, or the same
+		// constant).
+		b, ok := b.(*ast.IndexExpr)
+		if !ok || !c.sameHost(a.X, b.X) {
+			return false
+		}
+		ta, tb := c.pass.TypesInfo.Types[a.Index], c.pass.TypesInfo.Types[b.Index]
+		if ta.Value != nil && tb.Value != nil {
+			return constant.Compare(ta.Value, token.EQL, tb.Value)
+		}
+		ia := c.unchangedVar(a.Index)
+		return ia != nil && ia == c.unchangedVar(b.Index)
 	}
 	return false
 }
 
-// reusableView returns the name of a local variable in scope at rw that
-// already holds peerstore.New of the same host, declared once with it
-// and of the core Peerstore type, so that the fix uses it instead of
-// calling New again. The host must be a variable that is never reassigned,
-// so that both name the same host.
+// reusableView returns the expression of a compat view of rw's host that
+// the fix can use instead of calling New again: a view held in a field
+// beside the host's (see viewFields), or a local variable in scope at rw,
+// declared once with peerstore.New of the same host and of the core
+// Peerstore type. For a local, the host must be a variable that is never
+// reassigned, so that both name the same host.
 func (c *checker) reusableView(rw *hostRewrite) string {
+	if sel, ok := ast.Unparen(rw.host).(*ast.SelectorExpr); ok {
+		if s := c.pass.TypesInfo.Selections[sel]; s != nil && s.Kind() == types.FieldVal && len(s.Index()) == 1 {
+			if view := c.viewFields()[s.Obj().(*types.Var)]; view != nil {
+				return types.ExprString(sel.X) + "." + view.Name()
+			}
+		}
+	}
 	hostID, ok := ast.Unparen(rw.host).(*ast.Ident)
 	if !ok {
 		return ""
@@ -378,4 +402,143 @@ func (c *checker) reusableView(rw *hostRewrite) string {
 		}
 	}
 	return ""
+}
+
+// viewFields returns, for each unexported host field of a struct of this
+// package, the unexported field of the same struct that provably holds
+// peerstore.New of the same host: both fields are only ever written
+// together (never addressed), the host to a variable x that is never
+// reassigned and the view to peerstore.New(x), by a composite literal of
+// the struct that sets both, or by two adjacent assignment statements on
+// the same variable (see assignedPair). Then wherever s.host is read,
+// s.view is a view of that host.
+func (c *checker) viewFields() map[*types.Var]*types.Var {
+	if c.views != nil {
+		return c.views
+	}
+	c.views = make(map[*types.Var]*types.Var)
+	info := c.pass.TypesInfo
+	// setsOf[field] counts the literals that set field; pairs[view] the
+	// host field each literal pairs it with (nil: no provable pair).
+	setsOf := make(map[*types.Var]int)
+	literals := make(map[*types.Var]int) // literals that set the view
+	pairs := make(map[*types.Var][]*types.Var)
+	for cur := range c.insp.Root().Preorder((*ast.CompositeLit)(nil)) {
+		lit := cur.Node().(*ast.CompositeLit)
+		st, ok := typeOfLit(info, lit).(*types.Struct)
+		if !ok {
+			continue
+		}
+		values := make(map[*types.Var]ast.Expr)
+		for i, elt := range lit.Elts {
+			if kv, ok := elt.(*ast.KeyValueExpr); ok {
+				if id, ok := kv.Key.(*ast.Ident); ok {
+					if f, ok := info.Uses[id].(*types.Var); ok {
+						values[f] = kv.Value
+					}
+				}
+			} else if i < st.NumFields() {
+				values[st.Field(i)] = elt
+			}
+		}
+		for f := range values {
+			setsOf[f]++
+		}
+		for view, val := range values {
+			call, ok := ast.Unparen(val).(*ast.CallExpr)
+			if !ok || !c.isCompatNew(call) || len(call.Args) != 1 {
+				continue
+			}
+			x := c.unchangedVar(call.Args[0])
+			var host *types.Var // the first field in declaration order set to x
+			for i := range st.NumFields() {
+				if f := st.Field(i); f != view && x != nil && values[f] != nil && c.unchangedVar(values[f]) == x {
+					host = f
+					break
+				}
+			}
+			pairs[view] = append(pairs[view], host)
+			literals[view]++
+		}
+	}
+	// Two adjacent statements `x.host = v` and `x.view = peerstore.New(v)`
+	// (either order) on the same variable x, with v never reassigned, set
+	// both too: nothing runs between them that could read the pair.
+	for cur := range c.insp.Root().Preorder((*ast.BlockStmt)(nil), (*ast.CaseClause)(nil), (*ast.CommClause)(nil)) {
+		var list []ast.Stmt
+		switch n := cur.Node().(type) {
+		case *ast.BlockStmt:
+			list = n.List
+		case *ast.CaseClause:
+			list = n.Body
+		case *ast.CommClause:
+			list = n.Body
+		}
+		for i := 0; i+1 < len(list); i++ {
+			if view, host := c.assignedPair(list[i], list[i+1]); view != nil {
+				pairs[view] = append(pairs[view], host)
+				i++ // a statement belongs to one pair
+			}
+		}
+	}
+	for view, hosts := range pairs {
+		host := hosts[0]
+		if host == nil || slices.Contains(hosts, nil) || slices.ContainsFunc(hosts, func(h *types.Var) bool { return h != host }) {
+			continue
+		}
+		if view.Exported() || host.Exported() || view.Pkg() != c.pass.Pkg || !types.Identical(view.Type(), c.peerstore) ||
+			c.hostIface == nil || !types.Implements(host.Type(), c.hostIface) {
+			continue
+		}
+		// Written only by the literals counted: every write of either is one
+		// of the paired ones.
+		vw, hw := c.localWrites().fields[view], c.localWrites().fields[host]
+		if vw == nil || hw == nil || vw.escapes || hw.escapes ||
+			len(vw.values) != len(hosts) || len(hw.values) != len(hosts) || setsOf[host] != literals[view] {
+			continue
+		}
+		c.views[host] = view
+	}
+	return c.views
+}
+
+// assignedPair returns the view and host fields when a and b are
+// `x.host = v` and `x.view = peerstore.New(v)`, in either order, on the same
+// variable x, with x and v never reassigned.
+func (c *checker) assignedPair(a, b ast.Stmt) (view, host *types.Var) {
+	type write struct {
+		x, field *types.Var
+		value    ast.Expr
+	}
+	parse := func(s ast.Stmt) *write {
+		as, ok := s.(*ast.AssignStmt)
+		if !ok || as.Tok != token.ASSIGN || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
+			return nil
+		}
+		sel, ok := ast.Unparen(as.Lhs[0]).(*ast.SelectorExpr)
+		if !ok {
+			return nil
+		}
+		sn := c.pass.TypesInfo.Selections[sel]
+		x := c.unchangedVar(sel.X)
+		if sn == nil || sn.Kind() != types.FieldVal || len(sn.Index()) != 1 || x == nil {
+			return nil
+		}
+		return &write{x, sn.Obj().(*types.Var), as.Rhs[0]}
+	}
+	wa, wb := parse(a), parse(b)
+	if wa == nil || wb == nil || wa.x != wb.x || wa.field == wb.field {
+		return nil, nil
+	}
+	for _, w := range [][2]*write{{wa, wb}, {wb, wa}} {
+		v, h := w[0], w[1]
+		call, ok := ast.Unparen(v.value).(*ast.CallExpr)
+		if !ok || !c.isCompatNew(call) || len(call.Args) != 1 {
+			continue
+		}
+		if hv := c.unchangedVar(h.value); hv != nil && hv == c.unchangedVar(call.Args[0]) {
+			return v.field, h.field
+		}
+	}
+	return nil, nil
 }

@@ -25,7 +25,7 @@
 // go.mod changes they need) as a unified diff and changes nothing. It is all
 // or nothing: it decides how each module will require this one before it
 // writes anything, and restores every file it touched when a later step
-// fails.
+// fails or it is interrupted (SIGINT, SIGTERM).
 //
 // deps reports which modules of the build list use the legacy-only API in
 // the packages the named ones import, and what that means for the user.

@@ -137,7 +137,7 @@ func (e *errLoad) Error() string { return e.detail }
 // the findings sorted by position, deduplicated (a file analyzed as part of
 // two test variants is reported once).
 func collectFindings(inv *invocation, pkgs []string) ([]finding, error) {
-	stdout, stderr, err := runGo(append([]string{"vet", "-vettool=" + inv.Self, "-json"}, pkgs...))
+	stdout, stderr, err := runGoCtx(inv.ctx(), "", append([]string{"vet", "-vettool=" + inv.Self, "-json"}, pkgs...))
 	if err != nil {
 		return nil, err
 	}

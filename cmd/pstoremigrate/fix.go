@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
+	"syscall"
 
 	"github.com/pstoremigrate/pstoremigrate/cmd/pstoremigrate/internal/diff"
 )
@@ -33,7 +36,8 @@ module proxy, at this binary's version or the latest. If a module cannot
 (offline, vendor/, a proxy without it), fix writes nothing and prints the
 command to run there first. Fix is all or nothing: when a step fails after
 the first write (a file that cannot be written, go.mod, fixed code that does
-not type-check), it restores every file it touched and says which. Findings
+not type-check, an interrupt: SIGINT or SIGTERM), it restores every file it
+touched and says which. Findings
 in generated files and in files that use cgo are listed apart, not fixed.
 
 The -diff flag prints the fixes as a unified diff on stdout, go.mod changes
@@ -52,6 +56,9 @@ func init() {
 	register(fixCmd)
 }
 
+// errInterrupted is why fix stops on a signal.
+var errInterrupted = errors.New("interrupted by a signal")
+
 // maxFixRounds bounds the rounds that apply fixes deferred because they
 // overlapped others; each round must make progress.
 const maxFixRounds = 4
@@ -64,6 +71,14 @@ func runFix(inv *invocation, args []string) int {
 		return exitUsage
 	}
 	pkgs := targets(*tags, fs.Args())
+
+	// An interrupt (Ctrl-C, or SIGTERM from a CI job's timeout) stops the
+	// go command under way and takes the failure path below, which puts
+	// back every file already written, instead of killing fix between two
+	// writes. Only SIGKILL can still leave a half-fixed tree.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	inv = &invocation{Stdout: inv.Stdout, Stderr: inv.Stderr, Self: inv.Self, Ctx: ctx}
 
 	before, err := collectFindings(inv, pkgs)
 	if err != nil {
@@ -94,7 +109,17 @@ func runFix(inv *invocation, args []string) int {
 	}
 
 	bk := newBackup()
+	// write checks for an interrupt before each file it changes.
+	write := func(name string, data []byte) error {
+		if ctx.Err() != nil {
+			return errInterrupted
+		}
+		return bk.write(name, data)
+	}
 	fail := func(err error) int {
+		if ctx.Err() != nil {
+			err = errInterrupted // whatever the step under way made of it
+		}
 		fmt.Fprintf(inv.Stderr, "pstoremigrate fix: %v\n", err)
 		restored, rerr := bk.restore()
 		cwd, _ := os.Getwd()
@@ -117,7 +142,7 @@ func runFix(inv *invocation, args []string) int {
 		}
 	}
 	for _, r := range reqs {
-		if err := bk.write(filepath.Join(r.Dir, "go.mod"), r.GoMod); err != nil {
+		if err := write(filepath.Join(r.Dir, "go.mod"), r.GoMod); err != nil {
 			return fail(err)
 		}
 		sum := filepath.Join(r.Dir, "go.sum")
@@ -125,12 +150,12 @@ func runFix(inv *invocation, args []string) int {
 			return fail(err)
 		}
 		if r.GoSum != nil {
-			if err := bk.write(sum, r.GoSum); err != nil {
+			if err := write(sum, r.GoSum); err != nil {
 				return fail(err)
 			}
 		}
 		if r.getAfterWrite {
-			if _, _, err := runGoIn(r.Dir, []string{"get", thisModule + "@" + r.Version}); err != nil {
+			if _, _, err := runGoCtx(ctx, r.Dir, []string{"get", thisModule + "@" + r.Version}); err != nil {
 				return fail(fmt.Errorf("adding %s to %s: %w", thisModule, filepath.Join(r.Dir, "go.mod"), err))
 			}
 		}
@@ -147,14 +172,14 @@ func runFix(inv *invocation, args []string) int {
 			break
 		}
 		for _, name := range plan.changed() {
-			if err := bk.write(name, plan.files[name]); err != nil {
+			if err := write(name, plan.files[name]); err != nil {
 				return fail(err)
 			}
 		}
 		if round == 0 && len(reqs) > 0 && ws.File == "" {
 			// -mod=mod lets the go command write the checksums of the
 			// modules that the compat packages import.
-			if _, _, err := runGo(append([]string{"list", "-mod=mod", "-deps", "-test"}, pkgs...)); err != nil {
+			if _, _, err := runGoCtx(ctx, "", append([]string{"list", "-mod=mod", "-deps", "-test"}, pkgs...)); err != nil {
 				return fail(fmt.Errorf("recording go.sum entries for %s: %w", thisModule, err))
 			}
 		}
@@ -163,6 +188,9 @@ func runFix(inv *invocation, args []string) int {
 		}
 	}
 
+	if ctx.Err() != nil {
+		return fail(errInterrupted)
+	}
 	changed, err := changedFiles(bk.orig)
 	if err != nil {
 		return reportError(inv, "fix", err)

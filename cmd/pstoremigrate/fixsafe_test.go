@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -187,4 +192,41 @@ var _ = C.answer()
 	require.Equal(t, src, string(got), "fix must not edit a cgo file at offsets of cgo's output")
 	b := runInEnv(t, app, env, "go", "build", "./...")
 	require.Equal(t, 0, b.code, "the tree builds after fix:\n%s", b.stderr)
+}
+
+// An interrupt mid-run (Ctrl-C, a CI job's timeout sending SIGTERM) undoes
+// every write: the go command under way is stopped, fix says it was
+// interrupted and restores go.mod, go.sum and the fixed files. Here a go
+// command that hangs in the step after the first writes makes the signal
+// arrive then, however fast the machine.
+func TestFixRestoresEverythingWhenInterrupted(t *testing.T) {
+	bin := tool(t)
+	app := copyLegacyApp(t)
+	before := snapshotFiles(t, app)
+
+	realGo, err := exec.LookPath("go")
+	require.NoError(t, err)
+	wrapper := t.TempDir()
+	script := "#!/bin/sh\ncase \"$*\" in\n*\"list -mod=mod\"*) exec sleep 300 ;;\nesac\nexec " + realGo + " \"$@\"\n"
+	require.NoError(t, os.WriteFile(filepath.Join(wrapper, "go"), []byte(script), 0o755))
+
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, "fix", "./...")
+	cmd.Dir = app
+	cmd.Env = append(os.Environ(), "PATH="+wrapper+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	// Wait until fix has written something, then interrupt it.
+	require.Eventually(t, func() bool { return !maps.Equal(before, snapshotFiles(t, app)) },
+		5*time.Minute, 20*time.Millisecond, "fix never wrote a file:\n%s", &stderr)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	err = cmd.Wait()
+	exitErr, ok := errors.AsType[*exec.ExitError](err)
+	require.True(t, ok, "fix exits with an error status: %v", err)
+	require.Equal(t, exitError, exitErr.ExitCode(), "stdout:\n%s\nstderr:\n%s", &stdout, &stderr)
+	require.Contains(t, stderr.String(), "interrupted by a signal")
+	require.Regexp(t, `restored \d+ files? to their content before this run:\n`, stderr.String())
+	require.Equal(t, before, snapshotFiles(t, app), "an interrupted fix leaves the tree as it was")
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -37,6 +38,17 @@ type command struct {
 type invocation struct {
 	Stdout, Stderr io.Writer
 	Self           string // path of this executable
+	// Ctx, when set, stops the go commands the invocation runs once it is
+	// done (fix sets it to end on an interrupt, and then undoes its work).
+	Ctx context.Context
+}
+
+// ctx returns the invocation's context, or the background.
+func (inv *invocation) ctx() context.Context {
+	if inv.Ctx == nil {
+		return context.Background()
+	}
+	return inv.Ctx
 }
 
 var commands []*command
@@ -63,7 +75,7 @@ func main() {
 	if isToolProtocol(args) {
 		// Invoked by "go vet -vettool" or "go fix -fixtool": unitchecker
 		// owns the command line and the process from here on.
-		unitchecker.Main(toolAnalyzer(slices.Contains(args, "-fix")))
+		unitchecker.Main(toolAnalyzer(slices.Contains(args, "-fix"), factsOnlyUnit(args)))
 		return
 	}
 	self, err := os.Executable()

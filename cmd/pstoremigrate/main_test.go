@@ -215,3 +215,19 @@ func TestHelpExplainsTheMigration(t *testing.T) {
 	r = runIn(t, t.TempDir(), bin, "help", "nosuch")
 	require.Equal(t, exitUsage, r.code)
 }
+
+// A dependency unit (VetxOnly) is analyzed for facts only; a package named
+// on the command line, a missing file and other arguments are not.
+func TestFactsOnlyUnit(t *testing.T) {
+	dir := t.TempDir()
+	dep := filepath.Join(dir, "dep.cfg")
+	root := filepath.Join(dir, "root.cfg")
+	require.NoError(t, os.WriteFile(dep, []byte(`{"ID":"x","VetxOnly":true}`), 0o644))
+	require.NoError(t, os.WriteFile(root, []byte(`{"ID":"y","VetxOnly":false}`), 0o644))
+
+	require.True(t, factsOnlyUnit([]string{"-json", dep}))
+	require.False(t, factsOnlyUnit([]string{"-json", root}))
+	require.False(t, factsOnlyUnit([]string{filepath.Join(dir, "missing.cfg")}))
+	require.False(t, factsOnlyUnit([]string{"-V=full"}))
+	require.False(t, factsOnlyUnit(nil))
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"go/parser"
@@ -313,8 +314,13 @@ func requiredVersion(gomod []byte) string {
 
 // runGoIn is runGo in dir.
 func runGoIn(dir string, args []string) (stdout, stderr []byte, err error) {
+	return runGoCtx(context.Background(), dir, args)
+}
+
+// runGoCtx is runGoIn, killing the go command when ctx is done.
+func runGoCtx(ctx context.Context, dir string, args []string) (stdout, stderr []byte, err error) {
 	var outBuf, errBuf bytes.Buffer
-	cmd := exec.Command("go", args...)
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	if len(args) > 0 && args[0] == "vet" {
 		cmd.Env = append(os.Environ(), keepFixesEnv+"=1")
@@ -322,6 +328,9 @@ func runGoIn(dir string, args []string) (stdout, stderr []byte, err error) {
 	cmd.Stdout = &outBuf
 	cmd.Stderr = &errBuf
 	err = cmd.Run()
+	if ctx.Err() != nil {
+		return nil, nil, fmt.Errorf("go %s: %w", args[0], ctx.Err())
+	}
 	if exitErr, ok := errors.AsType[*exec.ExitError](err); ok {
 		detail := strings.TrimSpace(errBuf.String())
 		if detail == "" {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 
 	"golang.org/x/tools/go/analysis"
@@ -22,7 +24,16 @@ const keepFixesEnv = "PSTOREMIGRATE_KEEP_FIXES"
 // Without this, "go fix" would leave a tree that does not build. Under
 // "go fix" (fixMode), which prints no diagnostics, the package fails with
 // a message that says so, and a non-zero exit status.
-func toolAnalyzer(fixMode bool) *analysis.Analyzer {
+//
+// For a dependency analyzed only for its facts (factsOnly: the unit's
+// VetxOnly), the go command drops the diagnostics, so the analyzer only
+// exports facts (analyzer.RunFactsOnly), and no fix is dropped or failed.
+func toolAnalyzer(fixMode, factsOnly bool) *analysis.Analyzer {
+	if factsOnly {
+		a := *analyzer.Analyzer
+		a.Run = analyzer.RunFactsOnly
+		return &a
+	}
 	if os.Getenv(keepFixesEnv) != "" {
 		return analyzer.Analyzer
 	}
@@ -61,3 +72,18 @@ const whyNoFix = "this module cannot build " + thisModule + "/compat yet, which 
 var buildListHasThisModule = sync.OnceValue(func() bool {
 	return exec.Command("go", "list", "-deps", thisModule+"/compat/peerstore", thisModule+"/compat/pstoremem", thisModule+"/compat/pstoreds").Run() == nil
 })
+
+// factsOnlyUnit reports whether the unit.cfg the go command passes (the
+// last argument) asks only for facts: a dependency of the packages named.
+// A file that cannot be read is left to unitchecker to report.
+func factsOnlyUnit(args []string) bool {
+	if len(args) == 0 || !strings.HasSuffix(args[len(args)-1], ".cfg") {
+		return false
+	}
+	data, err := os.ReadFile(args[len(args)-1])
+	if err != nil {
+		return false
+	}
+	var cfg struct{ VetxOnly bool }
+	return json.Unmarshal(data, &cfg) == nil && cfg.VetxOnly
+}

@@ -125,5 +125,5 @@ func addrsOnly(ps peerstore.Peerstore, p peer.ID) int {
 }
 
 func callsAddrsOnly(h host.Host, p peer.ID) int {
-	return addrsOnly(h.Peerstore(), p) // want `h.Peerstore\(\) is passed as an argument of type peerstore.Peerstore: .*; parameter ps of addrsOnly uses only methods the new store keeps, so its type, not its use, requires the legacy interface: narrowing that type \(to peerstore.AddrBook, say\) is the other way out; fix: pass peerstore.New\(h\)`
+	return addrsOnly(h.Peerstore(), p) // want `h.Peerstore\(\) is passed as an argument of type peerstore.Peerstore: .*; parameter ps of addrsOnly uses only Addrs, which the new store keeps, so its type, not its use, requires the legacy interface: narrowing that type \(to peerstore.AddrBook\) is the other way out; fix: pass peerstore.New\(h\)`
 }

@@ -41,3 +41,27 @@ func owners(h host.Host) []peer.ID {
 func keyFunc(h host.Host) func(peer.ID) crypto.PrivKey {
 	return h.Peerstore().PrivKey // want `KeyBook.PrivKey is going away: .*not rewritten: a method value may be called with any peer`
 }
+
+// Hosts in a slice: the same element twice is the same host.
+func keysOf(hosts []host.Host) []crypto.PrivKey {
+	var keys []crypto.PrivKey
+	for i := range hosts {
+		keys = append(keys, hosts[i].Peerstore().PrivKey(hosts[i].ID())) // want `KeyBook.PrivKey is going away: .*fix: rewrite to peerstore.New\(hosts\[i\]\)`
+	}
+	return keys
+}
+
+func firstKey(hosts []host.Host) crypto.PrivKey {
+	return hosts[0].Peerstore().PrivKey(hosts[0].ID()) // want `KeyBook.PrivKey is going away: .*fix: rewrite to peerstore.New\(hosts\[0\]\)`
+}
+
+func neighbourKey(hosts []host.Host, i int) crypto.PrivKey {
+	j := i + 1
+	return hosts[i].Peerstore().PrivKey(hosts[j].ID()) // want `not rewritten: the key is not provably the host's own \(the peer is not hosts\[i\].ID\(\)\)`
+}
+
+func movingIndex(hosts []host.Host) crypto.PrivKey {
+	i := 0
+	i++
+	return hosts[i].Peerstore().PrivKey(hosts[i].ID()) // want `not rewritten: the key is not provably the host's own`
+}
