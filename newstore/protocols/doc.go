@@ -40,8 +40,11 @@
 //
 // Bounds are in bytes as well as entries, each protocol entry charged its
 // length plus EntryOverhead:
-//   - a connection keeps at most DefaultMaxProtocolsPerConn protocols
-//     (identify truncates at the same number);
+//   - a connection keeps at most DefaultMaxProtocolsPerConn (128) protocols:
+//     upstream pstoremem refuses a peer with more than 128 outright, so no
+//     peer that works with upstream today advertises more (honest ones
+//     advertise tens); what is over is cut before anything is looked up,
+//     interned or allocated for it, and only counted;
 //   - a peer's live connections share DefaultMaxBytesPerPeer;
 //   - a disconnected peer keeps its set for the grace period cut to
 //     DefaultMaxRetainedBytesPerPeer;

@@ -17,9 +17,13 @@ const (
 	// DefaultGracePeriod is how long a peer's protocols are kept after its
 	// last connection closed; the same as go-libp2p's pstoremanager.
 	DefaultGracePeriod = time.Minute
-	// DefaultMaxProtocolsPerConn is how many protocols a connection keeps;
-	// go-libp2p's identify truncates at the same number.
-	DefaultMaxProtocolsPerConn = 1024
+	// DefaultMaxProtocolsPerConn is how many protocols a connection keeps.
+	// go-libp2p's pstoremem refuses outright a peer that advertises more
+	// than 128 (its protobook's default cap), so no peer that works with
+	// upstream today advertises more, and honest peers advertise tens.
+	// A longer list keeps its first 128 and the rest is counted as dropped
+	// without being looked at.
+	DefaultMaxProtocolsPerConn = 128
 	// DefaultSweepInterval is how often peers past their grace period are
 	// freed. Queries never answer with them in any case.
 	DefaultSweepInterval = 10 * time.Second
@@ -220,7 +224,11 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	var buf [smallSet]handle
 	cs := s.conns[c]
 	if cs == nil {
-		set := s.resolveLocked(buf[:0], ids, true)
+		room := s.liveRoom(s.maxPerConn, s.maxBytesPerPeer)
+		if ps := s.peers[p]; ps != nil && len(ps.conns) > 0 {
+			room.bytes -= int(ps.bytes) // a retained set is replaced, live ones stay
+		}
+		set := s.resolveLocked(buf[:0], ids, &room)
 		s.addConnLocked(c, p, set)
 		s.recycleLocked(set, lookup{})
 		return
@@ -236,7 +244,9 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 		}
 		ids = kept
 	}
-	set := s.resolveLocked(buf[:0], ids, true)
+	// The new set replaces cs's: it may take cs's room.
+	room := s.liveRoom(s.maxPerConn, s.maxBytesPerPeer-int(ps.bytes)+setCost(cs.set.list))
+	set := s.resolveLocked(buf[:0], ids, &room)
 	next := makeLookup(set)
 	// From the end: removeAt moves the last entry, one already kept, into
 	// the slot it frees.
@@ -405,7 +415,9 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 		return
 	}
 	addIDs := s.dedupe(added)
-	rmIDs := s.dedupe(removed)
+	// Removals are neither cut nor deduplicated: what they name may sit
+	// anywhere in a long list, and they cost a lookup each, no entry.
+	rmIDs := removed
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
@@ -413,8 +425,8 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 		return // nothing identified on this peer yet: the identify event will carry the set
 	}
 	var addBuf, rmBuf [smallSet]handle
-	add := s.resolveLocked(addBuf[:0], addIDs, true)
-	rm := s.resolveLocked(rmBuf[:0], rmIDs, false) // what no set has needs no removing
+	rm := s.resolveLocked(rmBuf[:0], rmIDs, nil) // what no set has needs no removing
+	add := s.resolveLocked(addBuf[:0], addIDs, s.updateRoomLocked(ps, rm))
 	rmSet := makeLookup(rm)
 	s.noteRemovedLocked(ps, add, rm)
 	defer func() {
@@ -911,14 +923,57 @@ func (s *Store) dedupe(protos []protocol.ID) []protocol.ID {
 	return out
 }
 
+// newRoom bounds the new entries (protocols no set has) an event may
+// create: a new entry goes into no set that is full, so what is past the
+// room is counted as dropped without an entry being made for it.
+type newRoom struct {
+	n, bytes         int    // entries and bytes that may still be created
+	nReason, bReason string // why one past each is dropped
+}
+
+func (s *Store) liveRoom(n, bytes int) newRoom {
+	return newRoom{n: n, bytes: bytes, nReason: dropMaxPerConn, bReason: dropMaxBytesPerPeer}
+}
+
+// updateRoomLocked is the room of a push to ps that removes rm: no more new
+// entries than the emptiest set of ps has room for once rm is gone, no more
+// bytes than the peer's budget has left then (an upper bound: what the push
+// adds that some set already has takes room too).
+func (s *Store) updateRoomLocked(ps *peerState, rm []handle) *newRoom {
+	freed := setCost(rm)
+	if len(ps.conns) == 0 {
+		if ps.union == nil {
+			return &newRoom{}
+		}
+		room := newRoom{
+			n:       s.maxPerConn - len(ps.union.list) + len(rm),
+			bytes:   s.maxRetainedBytesPerPeer - int(ps.bytes) + freed,
+			nReason: dropMaxPerConn, bReason: dropMaxRetainedBytesPerPeer,
+		}
+		if all := s.maxRetainedBytes - s.retainedBytes + freed; all < room.bytes {
+			room.bytes, room.bReason = all, dropMaxRetainedBytes
+		}
+		return &room
+	}
+	emptiest := s.maxPerConn
+	for _, cs := range ps.conns {
+		emptiest = min(emptiest, len(cs.set.list))
+	}
+	room := s.liveRoom(s.maxPerConn-emptiest+len(rm), s.maxBytesPerPeer-int(ps.bytes)+freed*len(ps.conns))
+	return &room
+}
+
 // resolveLocked appends to dst the entries of ids, as dedupe returned
-// them: the interned one of a protocol some union has, or, with create, a
-// new entry that joins the table when a union takes it. Without create,
-// protocols no set has are left out. Duplicates, which dedupe leaves in a
-// short list, are dropped here. Callers pass a buffer for smallSet entries
-// on their stack, so an honest event allocates nothing for it.
-func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, create bool) []handle {
-	dst = slices.Grow(dst, len(ids))
+// them: the interned one of a protocol some union has, or, within room, a
+// new entry that joins the table when a union takes it; a new one past the
+// room is counted as dropped. With a nil room, protocols no set has are
+// left out. Duplicates, which dedupe leaves in a short list, are dropped
+// here. Callers pass a buffer for smallSet entries on their stack, so an
+// honest event allocates nothing for it.
+func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, room *newRoom) []handle {
+	if room != nil {
+		dst = slices.Grow(dst, len(ids))
+	}
 	short := len(ids) <= smallSet
 	start := len(dst)
 	for _, id := range ids {
@@ -928,7 +983,7 @@ func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, create bool) []ha
 			if short && slices.Contains(dst[start:], h) {
 				continue
 			}
-		case !create:
+		case room == nil:
 			continue
 		default:
 			// A new entry is the one of its ID not in the table (no
@@ -936,11 +991,31 @@ func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, create bool) []ha
 			if short && slices.ContainsFunc(dst[start:], func(x handle) bool { return len(x.peers) == 0 && x.id == id }) {
 				continue
 			}
+			cost := len(id) + EntryOverhead
+			switch {
+			case room.n <= 0:
+				s.drop(room.nReason, 1)
+				continue
+			case cost > room.bytes:
+				s.drop(room.bReason, 1)
+				continue
+			}
+			room.n--
+			room.bytes -= cost
 			h = s.newEntryLocked(id)
 		}
 		dst = append(dst, h)
 	}
 	return dst
+}
+
+// setCost is what the entries of set are charged.
+func setCost(set []handle) int {
+	n := 0
+	for _, h := range set {
+		n += entryCost(h)
+	}
+	return n
 }
 
 // newEntryLocked returns an entry for id, which no set has: a spare one if
@@ -957,14 +1032,16 @@ func (s *Store) newEntryLocked(id protocol.ID) handle {
 }
 
 // recycleLocked keeps as spares the entries of set, as resolveLocked
-// returned it (no duplicates), but those in skip, that no set holds (any
+// returned it, but those in skip, that no set holds (any
 // more): an entry no union has is in no set, and in no table.
 func (s *Store) recycleLocked(set []handle, skip lookup) {
 	for _, h := range set {
 		if len(s.spare) >= s.maxPerConn {
 			return
 		}
-		if h.supporters() == 0 && !skip.has(h) {
+		// An entry already made spare (id "") is not made spare twice: a
+		// list of removals may name it more than once.
+		if h.supporters() == 0 && h.id != "" && !skip.has(h) {
 			h.id = "" // the string is the peer's: let it go
 			s.spare = append(s.spare, h)
 		}
