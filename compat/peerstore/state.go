@@ -81,8 +81,10 @@ type tracker struct {
 
 func newTracker(cfg config) *tracker {
 	return &tracker{
-		grace:  cfg.grace,
-		data:   peerdata.New(peerdata.WithClock(cfg.clock)),
+		grace: cfg.grace,
+		// Both stores sweep every half grace period when that is shorter
+		// than their default: what a peer left is gone by grace + grace/2.
+		data:   peerdata.New(peerdata.WithClock(cfg.clock), peerdata.WithSweepIntervalFor(cfg.grace)),
 		protos: protocols.New(protocols.WithClock(cfg.clock), protocols.WithGracePeriod(cfg.grace)),
 	}
 }

@@ -28,7 +28,10 @@
 // last connection closes the union is kept for a grace period
 // (DefaultGracePeriod, WithGracePeriod), so code that asks right after a
 // disconnect, or between a disconnect and a redial, still gets an answer; the
-// first connection identified afterwards replaces it.
+// first connection identified afterwards replaces it. The sweeper frees it
+// at its first run past the grace period; it runs every DefaultSweepInterval
+// or every half grace period, whichever is shorter (as go-libp2p's
+// pstoremanager), so the set is in memory for grace + grace/2 at the latest.
 //
 // # Cost and bounds
 //

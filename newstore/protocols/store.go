@@ -25,7 +25,10 @@ const (
 	// without being looked at.
 	DefaultMaxProtocolsPerConn = 128
 	// DefaultSweepInterval is how often peers past their grace period are
-	// freed. Queries never answer with them in any case.
+	// freed, at most: the interval is half the grace period when that is
+	// shorter (as go-libp2p's pstoremanager sweeps), so a disconnected
+	// peer's set is gone by grace + grace/2 at the latest, whatever the
+	// grace. Queries never answer with it past the grace in any case.
 	DefaultSweepInterval = 10 * time.Second
 	// DefaultMaxRetainedPeers is how many disconnected peers may keep their
 	// set within the grace period; past it the longest-disconnected go first,
@@ -66,7 +69,9 @@ type handle = *protoEntry
 type Store struct {
 	// sweeper holds the store's clock and frees peers past their grace
 	// period.
-	sweeper                 *background.Sweeper
+	sweeper *background.Sweeper
+	// sweepInterval is WithSweepInterval's, 0 to follow the grace period.
+	sweepInterval           time.Duration
 	grace                   time.Duration
 	maxPerConn              int
 	maxRetained             int
@@ -172,6 +177,11 @@ func New(opts ...Option) *Store {
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.sweepInterval > 0 {
+		s.sweeper.SetInterval(s.sweepInterval)
+	} else {
+		s.sweeper.SetInterval(background.IntervalFor(s.grace, DefaultSweepInterval))
 	}
 	s.sweeper.Start(s.sweep)
 	return s
