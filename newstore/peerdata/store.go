@@ -467,7 +467,6 @@ func (s *Store) Connected(p peer.ID) {
 	for i := range ps.entries {
 		ps.entries[i].expires = 0
 	}
-	s.peers[p] = ps
 }
 
 // Disconnected records that p is no longer connected: each of its values now

@@ -235,11 +235,12 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	cs := s.conns[c]
 	if cs == nil {
 		room := s.liveRoom(s.maxPerConn, s.maxBytesPerPeer)
-		if ps := s.peers[p]; ps != nil && len(ps.conns) > 0 {
+		ps := s.peers[p]
+		if ps != nil && len(ps.conns) > 0 {
 			room.bytes -= int(ps.bytes) // a retained set is replaced, live ones stay
 		}
 		set := s.resolveLocked(buf[:0], ids, &room)
-		s.addConnLocked(c, p, set)
+		s.addConnLocked(c, p, ps, set)
 		s.recycleLocked(set, lookup{})
 		return
 	}
@@ -271,10 +272,9 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	s.recycleLocked(set, lookup{})
 }
 
-// addConnLocked starts c's set, and p's state if c is its first
-// connection.
-func (s *Store) addConnLocked(c network.Conn, p peer.ID, set []handle) {
-	ps := s.peers[p]
+// addConnLocked starts c's set, and p's state (ps, nil if p has none yet)
+// if c is its first connection. set holds no duplicates.
+func (s *Store) addConnLocked(c network.Conn, p peer.ID, ps *peerState, set []handle) {
 	if ps == nil {
 		ps = &peerState{id: p}
 		s.peers[p] = ps
@@ -300,11 +300,44 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, set []handle) {
 		if len(set) > 0 {
 			cs.set.pos = make([]int32, 0, len(set))
 		}
+		s.firstSetLocked(ps, set)
+		return
 	case !ps.counted:
 		s.countLocked(ps)
 	}
 	for _, h := range set {
 		s.connAddLocked(cs, h)
+	}
+}
+
+// firstSetLocked fills the union of ps, which has one connection and an
+// empty union, with set (no duplicates): what connAddLocked would do for
+// each entry, without looking for it in the set first, and with the set's
+// lookup map, if it needs one, built once at the end. This is the path of
+// nearly every identification: a peer's first connection.
+func (s *Store) firstSetLocked(ps *peerState, set []handle) {
+	u := ps.union
+	for i, h := range set {
+		if len(u.list) >= s.maxPerConn {
+			s.drop(dropMaxPerConn, len(set)-i)
+			break
+		}
+		cost := entryCost(h)
+		if int(ps.bytes)+cost > s.maxBytesPerPeer {
+			s.drop(dropMaxBytesPerPeer, 1)
+			continue
+		}
+		ps.bytes += int32(cost)
+		u.list = append(u.list, h)
+		u.pos = append(u.pos, int32(h.supporters()))
+		if len(h.peers) == 0 {
+			s.table[h.id] = h
+		}
+		h.addSupporter(ps)
+	}
+	s.peakTable = max(s.peakTable, len(s.table))
+	if len(u.list) > smallSet {
+		u.index()
 	}
 }
 
@@ -581,13 +614,18 @@ func (s *Store) retainLocked(ps *peerState) {
 	u := ps.union
 	u.stopCounting()
 	ps.counted = false
-	bytes, keep := 0, 0
-	for _, h := range u.list {
-		if bytes+entryCost(h) > s.maxRetainedBytesPerPeer {
-			break
+	// ps.bytes is what the last connection's set, now the union, is
+	// charged: a set within the budget, nearly every one, is kept whole.
+	bytes, keep := int(ps.bytes), len(u.list)
+	if bytes > s.maxRetainedBytesPerPeer {
+		bytes, keep = 0, 0
+		for _, h := range u.list {
+			if bytes+entryCost(h) > s.maxRetainedBytesPerPeer {
+				break
+			}
+			bytes += entryCost(h)
+			keep++
 		}
-		bytes += entryCost(h)
-		keep++
 	}
 	if cut := len(u.list) - keep; cut > 0 {
 		s.drop(dropMaxRetainedBytesPerPeer, cut)
