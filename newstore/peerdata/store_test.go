@@ -184,7 +184,8 @@ func TestCapsAreErrorsNotGrowth(t *testing.T) {
 	require.NoError(t, s.Put(peerB, 1, "b1", 0))
 	err := s.Put("peer-c", 1, "c1", time.Minute)
 	require.ErrorIs(t, err, ErrTooManyPeers)
-	assert.Contains(t, err.Error(), "cap 2")
+	assert.Equal(t, fmt.Sprintf("put for peer %s: %v (cap 2)", peer.ID("peer-c"), ErrTooManyPeers), err.Error(),
+		"the error names the peer and the cap")
 
 	// Expired data stops counting against the cap.
 	s.Disconnected(peerA)
