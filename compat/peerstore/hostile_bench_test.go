@@ -18,8 +18,10 @@ import (
 )
 
 // A hostile peer, as the issue that set the budgets measured one: on every
-// connection it advertises 1,024 unique 40-byte protocols (identify's cap)
-// and a 7.9 KB agent version. Run side by side with upstream pstoremem, fed
+// connection it advertises 1,024 unique 40-byte protocols and a 7.9 KB agent
+// version. A connection keeps the first protocols.DefaultMaxProtocolsPerConn
+// (128, upstream pstoremem's cap) and counts the rest without looking at
+// them. Run side by side with upstream pstoremem, fed
 // what identify writes into it:
 //
 //	go test -run '^$' -bench 'Hostile' -benchtime 1x ./compat/peerstore/   (heap, once)

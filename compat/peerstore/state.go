@@ -77,12 +77,26 @@ type tracker struct {
 	// droppedVersions counts agent and protocol versions not kept for being
 	// longer than maxVersionBytes.
 	droppedVersions atomic.Uint64
+	// overridden is set once a view wrote a protocol set (see
+	// protocolsOverrideKey); until then an identification has no such set
+	// to drop, and skips the store call that would look for one.
+	overridden atomic.Bool
+}
+
+// dropOverride forgets the protocol set views wrote for p, which an
+// identification or a push replaces.
+func (t *tracker) dropOverride(p peer.ID) {
+	if t.overridden.Load() {
+		_ = t.data.Delete(p, protocolsOverrideKey{})
+	}
 }
 
 func newTracker(cfg config) *tracker {
 	return &tracker{
-		grace:  cfg.grace,
-		data:   peerdata.New(peerdata.WithClock(cfg.clock)),
+		grace: cfg.grace,
+		// Both stores sweep every half grace period when that is shorter
+		// than their default: what a peer left is gone by grace + grace/2.
+		data:   peerdata.New(peerdata.WithClock(cfg.clock), peerdata.WithSweepIntervalFor(cfg.grace)),
 		protos: protocols.New(protocols.WithClock(cfg.clock), protocols.WithGracePeriod(cfg.grace)),
 	}
 }
@@ -101,7 +115,7 @@ func (t *tracker) consume(e any) {
 		t.identified(ev.Conn, ev.Peer, ev.Protocols, ev.AgentVersion, ev.ProtocolVersion)
 	case event.EvtPeerProtocolsUpdated:
 		t.protos.Updated(ev.Peer, ev.Added, ev.Removed)
-		_ = t.data.Delete(ev.Peer, protocolsOverrideKey{})
+		t.dropOverride(ev.Peer)
 	}
 }
 
@@ -112,7 +126,7 @@ func (t *tracker) identified(c network.Conn, p peer.ID, protos []protocol.ID, ag
 	if c == nil || c.IsClosed() {
 		return
 	}
-	_ = t.data.Delete(p, protocolsOverrideKey{})
+	t.dropOverride(p)
 	// Errors here are the store's caps: an agent version is not worth more
 	// than what the caps allow.
 	t.putVersion(p, metaKey("AgentVersion"), agent)

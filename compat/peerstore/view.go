@@ -289,8 +289,11 @@ func (v *view) writeProtocols(p peer.ID, edit func([]protocol.ID) []protocol.ID,
 	next := edit(s.protocols(p))
 	if len(next) > MaxProtocols {
 		errs = append(errs, ErrTooManyProtocols)
-	} else if err := s.data.Put(p, protocolsOverrideKey{}, next, s.grace); err != nil {
-		errs = append(errs, fmt.Errorf("compat/peerstore: protocols of %s: %w", p, err))
+	} else {
+		s.overridden.Store(true) // before the Put: identify must look for it from now on
+		if err := s.data.Put(p, protocolsOverrideKey{}, next, s.grace); err != nil {
+			errs = append(errs, fmt.Errorf("compat/peerstore: protocols of %s: %w", p, err))
+		}
 	}
 	s.protoEditMu.Unlock()
 	if err := legacyWrite(); err != nil {

@@ -45,7 +45,9 @@
 // (ErrTooManyPeers, ErrTooManyEntries); replacing an existing value never is.
 // Expired values are dropped on every access and by a sweep every
 // DefaultSweepInterval (WithSweepInterval), so they neither answer Get nor
-// count against the caps.
+// count against the caps. A store whose values live for a grace period after
+// a disconnect sweeps every half grace period instead when that is shorter
+// (WithSweepIntervalFor), so they are gone by grace + grace/2 at the latest.
 //
 // Bounds are in bytes too. Each value is charged the size of its key and
 // its own (a string or byte slice by its length, anything else by its

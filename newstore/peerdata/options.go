@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+
+	"github.com/pstoremigrate/pstoremigrate/newstore/internal/background"
 )
 
 // Option configures a Store built by New.
@@ -36,9 +38,19 @@ func WithMaxEntriesPerPeer(n int) Option {
 }
 
 // WithSweepInterval sets how often expired values are freed
-// (DefaultSweepInterval by default). d <= 0 keeps the default.
+// (DefaultSweepInterval by default): an expired value stays in memory for up
+// to this long. d <= 0 keeps the default.
 func WithSweepInterval(d time.Duration) Option {
 	return func(s *Store) { s.sweeper.SetInterval(d) }
+}
+
+// WithSweepIntervalFor sets the sweep interval for values put with a
+// ttlAfterDisconnect of ttl, as a store that keeps a peer's data for a grace
+// period does: half of ttl (as go-libp2p's pstoremanager sweeps), at most
+// DefaultSweepInterval and at least 100 ms, so such a value is gone from
+// memory by ttl + ttl/2 at the latest. ttl <= 0 keeps the default.
+func WithSweepIntervalFor(ttl time.Duration) Option {
+	return func(s *Store) { s.sweeper.SetInterval(background.IntervalFor(ttl, DefaultSweepInterval)) }
 }
 
 // WithMaxBytesPerPeer sets how many bytes one peer's values may take

@@ -216,7 +216,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 	ps := s.peers[p]
 	connected := ps != nil && ps.connected
 	if !connected && ttlAfterDisconnect == 0 {
-		return fmt.Errorf("put for peer %s: %w", p, ErrNotConnected)
+		return &putError{p: p, err: ErrNotConnected}
 	}
 	// Only values of a peer not connected expire: reading the clock costs
 	// more than the rest of a connected peer's Put.
@@ -236,7 +236,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 				old := ps.entries[i].size()
 				if ps.bytes-old+size > s.maxBytesPerPeer {
 					s.tracer.Dropped(newstore.StorePeerData, "max_bytes_per_peer", 1)
-					return fmt.Errorf("put for peer %s: %w (budget %d bytes)", p, ErrTooManyBytes, s.maxBytesPerPeer)
+					return &putError{p: p, err: ErrTooManyBytes, bound: "budget", n: s.maxBytesPerPeer, unit: " bytes"}
 				}
 				s.chargeLocked(ps, size-old)
 				ps.entries[i] = entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires}
@@ -247,12 +247,12 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 		}
 		if len(ps.entries) >= s.maxEntries {
 			s.tracer.Dropped(newstore.StorePeerData, "max_entries_per_peer", 1)
-			return fmt.Errorf("put for peer %s: %w (cap %d)", p, ErrTooManyEntries, s.maxEntries)
+			return &putError{p: p, err: ErrTooManyEntries, bound: "cap", n: s.maxEntries}
 		}
 	}
 	if (ps == nil && size > s.maxBytesPerPeer) || (ps != nil && ps.bytes+size > s.maxBytesPerPeer) {
 		s.tracer.Dropped(newstore.StorePeerData, "max_bytes_per_peer", 1)
-		return fmt.Errorf("put for peer %s: %w (budget %d bytes)", p, ErrTooManyBytes, s.maxBytesPerPeer)
+		return &putError{p: p, err: ErrTooManyBytes, bound: "budget", n: s.maxBytesPerPeer, unit: " bytes"}
 	}
 	if ps == nil || len(ps.entries) == 0 {
 		if s.withData >= s.maxPeers {
@@ -264,7 +264,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 			}
 			if s.withData >= s.maxPeers {
 				s.tracer.Dropped(newstore.StorePeerData, "max_peers", 1)
-				return fmt.Errorf("put for peer %s: %w (cap %d)", p, ErrTooManyPeers, s.maxPeers)
+				return &putError{p: p, err: ErrTooManyPeers, bound: "cap", n: s.maxPeers}
 			}
 		}
 		if ps == nil {
@@ -467,7 +467,6 @@ func (s *Store) Connected(p peer.ID) {
 	for i := range ps.entries {
 		ps.entries[i].expires = 0
 	}
-	s.peers[p] = ps
 }
 
 // Disconnected records that p is no longer connected: each of its values now
@@ -596,3 +595,24 @@ func deleteAt(es []entry, i int) []entry {
 	es[len(es)-1] = entry{}
 	return es[:len(es)-1]
 }
+
+// putError is a Put refused for a bound or a disconnected peer. Its text is
+// built when asked for: a peer cycling identities past a cap makes every Put
+// fail, and callers that only count failures (compat/peerstore) should not
+// pay for a base58 peer ID and a formatted message each time.
+type putError struct {
+	p     peer.ID
+	err   error
+	bound string // "cap" or "budget", "" for none
+	n     int
+	unit  string
+}
+
+func (e *putError) Error() string {
+	if e.bound == "" {
+		return fmt.Sprintf("put for peer %s: %v", e.p, e.err)
+	}
+	return fmt.Sprintf("put for peer %s: %v (%s %d%s)", e.p, e.err, e.bound, e.n, e.unit)
+}
+
+func (e *putError) Unwrap() error { return e.err }

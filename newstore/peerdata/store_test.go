@@ -184,7 +184,8 @@ func TestCapsAreErrorsNotGrowth(t *testing.T) {
 	require.NoError(t, s.Put(peerB, 1, "b1", 0))
 	err := s.Put("peer-c", 1, "c1", time.Minute)
 	require.ErrorIs(t, err, ErrTooManyPeers)
-	assert.Contains(t, err.Error(), "cap 2")
+	assert.Equal(t, fmt.Sprintf("put for peer %s: %v (cap 2)", peer.ID("peer-c"), ErrTooManyPeers), err.Error(),
+		"the error names the peer and the cap")
 
 	// Expired data stops counting against the cap.
 	s.Disconnected(peerA)
@@ -377,4 +378,30 @@ func TestMemoryComesBackAfterChurn(t *testing.T) {
 	assert.Zero(t, s.peakPeers, "the emptied map was rebuilt")
 	assert.Zero(t, s.retainedBytes)
 	assert.Empty(t, s.disconnected)
+}
+
+// With WithSweepIntervalFor(grace), a value put with a TTL of grace leaves
+// memory by grace + grace/2 after the disconnect at the latest, wherever the
+// disconnect falls between two sweeps.
+func TestSweepIntervalForFreesByGraceAndAHalf(t *testing.T) {
+	for _, grace := range []time.Duration{time.Second, 10 * time.Second, time.Minute} {
+		for _, phase := range []float64{0.01, 0.49, 0.99} {
+			t.Run(fmt.Sprint(grace, "/", phase), func(t *testing.T) {
+				s, mock := newMockStore(t, WithSweepIntervalFor(grace))
+				mock.Add(time.Duration(phase * float64(grace/2)))
+				s.Connected(peerA)
+				require.NoError(t, s.Put(peerA, "k", "v", grace))
+				s.Disconnected(peerA)
+				step := grace / 20
+				for elapsed := time.Duration(0); elapsed < grace+grace/2; elapsed += step {
+					mock.Add(step)
+				}
+				require.Eventually(t, func() bool {
+					s.mu.Lock()
+					defer s.mu.Unlock()
+					return len(s.peers) == 0
+				}, 5*time.Second, time.Millisecond, "the value is still in memory at grace + grace/2")
+			})
+		}
+	}
 }

@@ -124,7 +124,12 @@ func TestHostilePeerStaysWithinItsBudget(t *testing.T) {
 	charged := int(s.peers[peerA].bytes)
 	s.mu.RUnlock()
 	assert.LessOrEqual(t, charged, DefaultMaxBytesPerPeer)
-	assert.Greater(t, s.Dropped(), uint64(15*DefaultMaxProtocolsPerConn), "what is over the budget is counted")
+	kept := 0
+	for _, c := range conns {
+		kept += len(s.ConnProtocols(c))
+	}
+	assert.Less(t, kept, 16*DefaultMaxProtocolsPerConn, "the budget holds fewer than the connections offered")
+	assert.Equal(t, uint64(16*(DefaultMaxProtocolsPerConn+1)-kept), s.Dropped(), "all that is not kept is counted")
 	assert.Contains(t, s.PeerProtocols(peerA), protocol.ID(hostileSet("0", 1)[0]), "the first connection's set is kept")
 	assert.ElementsMatch(t, []peer.ID{peerB}, s.PeersSupporting(ping), "an honest peer is untouched")
 
@@ -143,6 +148,39 @@ func TestHostilePeerStaysWithinItsBudget(t *testing.T) {
 	s.mu.RUnlock()
 	assert.LessOrEqual(t, charged, DefaultMaxRetainedBytesPerPeer, "a retained set is cut to its budget")
 	assert.NotEmpty(t, s.PeerProtocols(peerA))
+}
+
+// What is over a connection's cap costs no entry: a push of new protocols
+// to a full connection, or an identification longer than the cap, leaves
+// the table and the spares as they were and counts every protocol left out;
+// a removal is applied wherever it sits in a long list.
+func TestOverTheCapCostsNoEntry(t *testing.T) {
+	s, _ := newMockStore(t)
+	c := newConn(peerA)
+	full := hostileSet("a", DefaultMaxProtocolsPerConn)
+	s.Identified(c, append(full, hostileSet("over", 1000)...))
+	assert.Equal(t, uint64(1000), s.Dropped(), "the part over the cap is counted")
+	require.Len(t, s.ConnProtocols(c), DefaultMaxProtocolsPerConn, "the first ones are kept")
+
+	s.mu.RLock()
+	table, spares := len(s.table), len(s.spare)
+	s.mu.RUnlock()
+	s.Updated(peerA, hostileSet("push", 50), nil)
+	s.mu.RLock()
+	assert.Equal(t, table, len(s.table), "no protocol of a push over the cap is interned")
+	assert.Equal(t, spares, len(s.spare), "nor given an entry")
+	s.mu.RUnlock()
+	assert.Equal(t, uint64(1050), s.Dropped(), "and each is counted once")
+	assert.ElementsMatch(t, full, s.ConnProtocols(c))
+
+	// Removals far down a long list still apply, and make room.
+	rm := append(hostileSet("never", 500), full[:10]...)
+	s.Updated(peerA, hostileSet("push", 10), append(rm, full[:10]...))
+	got := s.ConnProtocols(c)
+	assert.Len(t, got, DefaultMaxProtocolsPerConn)
+	assert.NotContains(t, got, full[0])
+	assert.Contains(t, got, hostileSet("push", 10)[9])
+	checkConsistent(t, s)
 }
 
 func TestRetainedBytesBudgetDropsLongestDisconnected(t *testing.T) {

@@ -28,7 +28,10 @@
 // last connection closes the union is kept for a grace period
 // (DefaultGracePeriod, WithGracePeriod), so code that asks right after a
 // disconnect, or between a disconnect and a redial, still gets an answer; the
-// first connection identified afterwards replaces it.
+// first connection identified afterwards replaces it. The sweeper frees it
+// at its first run past the grace period; it runs every DefaultSweepInterval
+// or every half grace period, whichever is shorter (as go-libp2p's
+// pstoremanager), so the set is in memory for grace + grace/2 at the latest.
 //
 // # Cost and bounds
 //
@@ -40,8 +43,11 @@
 //
 // Bounds are in bytes as well as entries, each protocol entry charged its
 // length plus EntryOverhead:
-//   - a connection keeps at most DefaultMaxProtocolsPerConn protocols
-//     (identify truncates at the same number);
+//   - a connection keeps at most DefaultMaxProtocolsPerConn (128) protocols:
+//     upstream pstoremem refuses a peer with more than 128 outright, so no
+//     peer that works with upstream today advertises more (honest ones
+//     advertise tens); what is over is cut before anything is looked up,
+//     interned or allocated for it, and only counted;
 //   - a peer's live connections share DefaultMaxBytesPerPeer;
 //   - a disconnected peer keeps its set for the grace period cut to
 //     DefaultMaxRetainedBytesPerPeer;

@@ -99,14 +99,15 @@ func TestMetricsCountBudgetDropsByReason(t *testing.T) {
 	const per = 40 + EntryOverhead
 	s, _ := newMockStore(t, WithMaxRetainedBytes(25*per), WithMetricsTracer(tr))
 	var conns []*fakeConn
-	for i := range 4 {
+	const n = 8 // 8 connections of DefaultMaxProtocolsPerConn are over DefaultMaxBytesPerPeer
+	for i := range n {
 		c := newConn(peerA)
 		conns = append(conns, c)
 		// Over the per-connection cap, and together over the peer's budget.
 		s.Identified(c, hostileSet(fmt.Sprint(i), DefaultMaxProtocolsPerConn+5))
 	}
-	// The first connection holds the whole budget (the others got nothing):
-	// it closes last, its set is cut to the retained budget per peer, and
+	// The first connections hold the whole budget (the last ones got
+	// nothing): the first closes last, its set is cut to the retained budget per peer, and
 	// the peer, alone over the retained budget, is given up.
 	for i := len(conns) - 1; i >= 0; i-- {
 		s.ConnClosed(conns[i])
@@ -120,7 +121,7 @@ func TestMetricsCountBudgetDropsByReason(t *testing.T) {
 		byReason[r] = gathered(t, reg, "newstore_dropped_total", "store", "protocols", "reason", r)
 		sum += byReason[r]
 	}
-	assert.Equal(t, float64(4*5), byReason[dropMaxPerConn], "5 over the cap on each connection")
+	assert.Equal(t, float64(n*5), byReason[dropMaxPerConn], "5 over the cap on each connection")
 	assert.Positive(t, byReason[dropMaxBytesPerPeer])
 	assert.Positive(t, byReason[dropMaxRetainedBytesPerPeer])
 	assert.Equal(t, float64(DefaultMaxRetainedBytesPerPeer/per), byReason[dropRetainedPeerEvicted], "what was left of the retained set")

@@ -36,10 +36,16 @@ func WithMaxProtocolsPerConn(n int) Option {
 	}
 }
 
-// WithSweepInterval sets how often peers past their grace period are freed
-// (DefaultSweepInterval by default); d <= 0 keeps the default.
+// WithSweepInterval sets how often peers past their grace period are freed;
+// a disconnected peer's set stays in memory for up to the grace period plus
+// this interval. By default (and for d <= 0) the interval is
+// DefaultSweepInterval or half the grace period, whichever is shorter.
 func WithSweepInterval(d time.Duration) Option {
-	return func(s *Store) { s.sweeper.SetInterval(d) }
+	return func(s *Store) {
+		if d > 0 {
+			s.sweepInterval = d
+		}
+	}
 }
 
 // WithMaxRetainedPeers caps how many disconnected peers keep their set within

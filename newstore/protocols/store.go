@@ -17,11 +17,18 @@ const (
 	// DefaultGracePeriod is how long a peer's protocols are kept after its
 	// last connection closed; the same as go-libp2p's pstoremanager.
 	DefaultGracePeriod = time.Minute
-	// DefaultMaxProtocolsPerConn is how many protocols a connection keeps;
-	// go-libp2p's identify truncates at the same number.
-	DefaultMaxProtocolsPerConn = 1024
+	// DefaultMaxProtocolsPerConn is how many protocols a connection keeps.
+	// go-libp2p's pstoremem refuses outright a peer that advertises more
+	// than 128 (its protobook's default cap), so no peer that works with
+	// upstream today advertises more, and honest peers advertise tens.
+	// A longer list keeps its first 128 and the rest is counted as dropped
+	// without being looked at.
+	DefaultMaxProtocolsPerConn = 128
 	// DefaultSweepInterval is how often peers past their grace period are
-	// freed. Queries never answer with them in any case.
+	// freed, at most: the interval is half the grace period when that is
+	// shorter (as go-libp2p's pstoremanager sweeps), so a disconnected
+	// peer's set is gone by grace + grace/2 at the latest, whatever the
+	// grace. Queries never answer with it past the grace in any case.
 	DefaultSweepInterval = 10 * time.Second
 	// DefaultMaxRetainedPeers is how many disconnected peers may keep their
 	// set within the grace period; past it the longest-disconnected go first,
@@ -62,7 +69,9 @@ type handle = *protoEntry
 type Store struct {
 	// sweeper holds the store's clock and frees peers past their grace
 	// period.
-	sweeper                 *background.Sweeper
+	sweeper *background.Sweeper
+	// sweepInterval is WithSweepInterval's, 0 to follow the grace period.
+	sweepInterval           time.Duration
 	grace                   time.Duration
 	maxPerConn              int
 	maxRetained             int
@@ -169,6 +178,11 @@ func New(opts ...Option) *Store {
 	for _, o := range opts {
 		o(s)
 	}
+	if s.sweepInterval > 0 {
+		s.sweeper.SetInterval(s.sweepInterval)
+	} else {
+		s.sweeper.SetInterval(background.IntervalFor(s.grace, DefaultSweepInterval))
+	}
 	s.sweeper.Start(s.sweep)
 	return s
 }
@@ -220,8 +234,13 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	var buf [smallSet]handle
 	cs := s.conns[c]
 	if cs == nil {
-		set := s.resolveLocked(buf[:0], ids, true)
-		s.addConnLocked(c, p, set)
+		room := s.liveRoom(s.maxPerConn, s.maxBytesPerPeer)
+		ps := s.peers[p]
+		if ps != nil && len(ps.conns) > 0 {
+			room.bytes -= int(ps.bytes) // a retained set is replaced, live ones stay
+		}
+		set := s.resolveLocked(buf[:0], ids, &room)
+		s.addConnLocked(c, p, ps, set)
 		s.recycleLocked(set, lookup{})
 		return
 	}
@@ -236,7 +255,9 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 		}
 		ids = kept
 	}
-	set := s.resolveLocked(buf[:0], ids, true)
+	// The new set replaces cs's: it may take cs's room.
+	room := s.liveRoom(s.maxPerConn, s.maxBytesPerPeer-int(ps.bytes)+setCost(cs.set.list))
+	set := s.resolveLocked(buf[:0], ids, &room)
 	next := makeLookup(set)
 	// From the end: removeAt moves the last entry, one already kept, into
 	// the slot it frees.
@@ -251,10 +272,9 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	s.recycleLocked(set, lookup{})
 }
 
-// addConnLocked starts c's set, and p's state if c is its first
-// connection.
-func (s *Store) addConnLocked(c network.Conn, p peer.ID, set []handle) {
-	ps := s.peers[p]
+// addConnLocked starts c's set, and p's state (ps, nil if p has none yet)
+// if c is its first connection. set holds no duplicates.
+func (s *Store) addConnLocked(c network.Conn, p peer.ID, ps *peerState, set []handle) {
 	if ps == nil {
 		ps = &peerState{id: p}
 		s.peers[p] = ps
@@ -280,11 +300,44 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, set []handle) {
 		if len(set) > 0 {
 			cs.set.pos = make([]int32, 0, len(set))
 		}
+		s.firstSetLocked(ps, set)
+		return
 	case !ps.counted:
 		s.countLocked(ps)
 	}
 	for _, h := range set {
 		s.connAddLocked(cs, h)
+	}
+}
+
+// firstSetLocked fills the union of ps, which has one connection and an
+// empty union, with set (no duplicates): what connAddLocked would do for
+// each entry, without looking for it in the set first, and with the set's
+// lookup map, if it needs one, built once at the end. This is the path of
+// nearly every identification: a peer's first connection.
+func (s *Store) firstSetLocked(ps *peerState, set []handle) {
+	u := ps.union
+	for i, h := range set {
+		if len(u.list) >= s.maxPerConn {
+			s.drop(dropMaxPerConn, len(set)-i)
+			break
+		}
+		cost := entryCost(h)
+		if int(ps.bytes)+cost > s.maxBytesPerPeer {
+			s.drop(dropMaxBytesPerPeer, 1)
+			continue
+		}
+		ps.bytes += int32(cost)
+		u.list = append(u.list, h)
+		u.pos = append(u.pos, int32(h.supporters()))
+		if len(h.peers) == 0 {
+			s.table[h.id] = h
+		}
+		h.addSupporter(ps)
+	}
+	s.peakTable = max(s.peakTable, len(s.table))
+	if len(u.list) > smallSet {
+		u.index()
 	}
 }
 
@@ -405,7 +458,9 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 		return
 	}
 	addIDs := s.dedupe(added)
-	rmIDs := s.dedupe(removed)
+	// Removals are neither cut nor deduplicated: what they name may sit
+	// anywhere in a long list, and they cost a lookup each, no entry.
+	rmIDs := removed
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
@@ -413,8 +468,8 @@ func (s *Store) Updated(p peer.ID, added, removed []protocol.ID) {
 		return // nothing identified on this peer yet: the identify event will carry the set
 	}
 	var addBuf, rmBuf [smallSet]handle
-	add := s.resolveLocked(addBuf[:0], addIDs, true)
-	rm := s.resolveLocked(rmBuf[:0], rmIDs, false) // what no set has needs no removing
+	rm := s.resolveLocked(rmBuf[:0], rmIDs, nil) // what no set has needs no removing
+	add := s.resolveLocked(addBuf[:0], addIDs, s.updateRoomLocked(ps, rm))
 	rmSet := makeLookup(rm)
 	s.noteRemovedLocked(ps, add, rm)
 	defer func() {
@@ -559,13 +614,18 @@ func (s *Store) retainLocked(ps *peerState) {
 	u := ps.union
 	u.stopCounting()
 	ps.counted = false
-	bytes, keep := 0, 0
-	for _, h := range u.list {
-		if bytes+entryCost(h) > s.maxRetainedBytesPerPeer {
-			break
+	// ps.bytes is what the last connection's set, now the union, is
+	// charged: a set within the budget, nearly every one, is kept whole.
+	bytes, keep := int(ps.bytes), len(u.list)
+	if bytes > s.maxRetainedBytesPerPeer {
+		bytes, keep = 0, 0
+		for _, h := range u.list {
+			if bytes+entryCost(h) > s.maxRetainedBytesPerPeer {
+				break
+			}
+			bytes += entryCost(h)
+			keep++
 		}
-		bytes += entryCost(h)
-		keep++
 	}
 	if cut := len(u.list) - keep; cut > 0 {
 		s.drop(dropMaxRetainedBytesPerPeer, cut)
@@ -911,14 +971,57 @@ func (s *Store) dedupe(protos []protocol.ID) []protocol.ID {
 	return out
 }
 
+// newRoom bounds the new entries (protocols no set has) an event may
+// create: a new entry goes into no set that is full, so what is past the
+// room is counted as dropped without an entry being made for it.
+type newRoom struct {
+	n, bytes         int    // entries and bytes that may still be created
+	nReason, bReason string // why one past each is dropped
+}
+
+func (s *Store) liveRoom(n, bytes int) newRoom {
+	return newRoom{n: n, bytes: bytes, nReason: dropMaxPerConn, bReason: dropMaxBytesPerPeer}
+}
+
+// updateRoomLocked is the room of a push to ps that removes rm: no more new
+// entries than the emptiest set of ps has room for once rm is gone, no more
+// bytes than the peer's budget has left then (an upper bound: what the push
+// adds that some set already has takes room too).
+func (s *Store) updateRoomLocked(ps *peerState, rm []handle) *newRoom {
+	freed := setCost(rm)
+	if len(ps.conns) == 0 {
+		if ps.union == nil {
+			return &newRoom{}
+		}
+		room := newRoom{
+			n:       s.maxPerConn - len(ps.union.list) + len(rm),
+			bytes:   s.maxRetainedBytesPerPeer - int(ps.bytes) + freed,
+			nReason: dropMaxPerConn, bReason: dropMaxRetainedBytesPerPeer,
+		}
+		if all := s.maxRetainedBytes - s.retainedBytes + freed; all < room.bytes {
+			room.bytes, room.bReason = all, dropMaxRetainedBytes
+		}
+		return &room
+	}
+	emptiest := s.maxPerConn
+	for _, cs := range ps.conns {
+		emptiest = min(emptiest, len(cs.set.list))
+	}
+	room := s.liveRoom(s.maxPerConn-emptiest+len(rm), s.maxBytesPerPeer-int(ps.bytes)+freed*len(ps.conns))
+	return &room
+}
+
 // resolveLocked appends to dst the entries of ids, as dedupe returned
-// them: the interned one of a protocol some union has, or, with create, a
-// new entry that joins the table when a union takes it. Without create,
-// protocols no set has are left out. Duplicates, which dedupe leaves in a
-// short list, are dropped here. Callers pass a buffer for smallSet entries
-// on their stack, so an honest event allocates nothing for it.
-func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, create bool) []handle {
-	dst = slices.Grow(dst, len(ids))
+// them: the interned one of a protocol some union has, or, within room, a
+// new entry that joins the table when a union takes it; a new one past the
+// room is counted as dropped. With a nil room, protocols no set has are
+// left out. Duplicates, which dedupe leaves in a short list, are dropped
+// here. Callers pass a buffer for smallSet entries on their stack, so an
+// honest event allocates nothing for it.
+func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, room *newRoom) []handle {
+	if room != nil {
+		dst = slices.Grow(dst, len(ids))
+	}
 	short := len(ids) <= smallSet
 	start := len(dst)
 	for _, id := range ids {
@@ -928,7 +1031,7 @@ func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, create bool) []ha
 			if short && slices.Contains(dst[start:], h) {
 				continue
 			}
-		case !create:
+		case room == nil:
 			continue
 		default:
 			// A new entry is the one of its ID not in the table (no
@@ -936,11 +1039,31 @@ func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, create bool) []ha
 			if short && slices.ContainsFunc(dst[start:], func(x handle) bool { return len(x.peers) == 0 && x.id == id }) {
 				continue
 			}
+			cost := len(id) + EntryOverhead
+			switch {
+			case room.n <= 0:
+				s.drop(room.nReason, 1)
+				continue
+			case cost > room.bytes:
+				s.drop(room.bReason, 1)
+				continue
+			}
+			room.n--
+			room.bytes -= cost
 			h = s.newEntryLocked(id)
 		}
 		dst = append(dst, h)
 	}
 	return dst
+}
+
+// setCost is what the entries of set are charged.
+func setCost(set []handle) int {
+	n := 0
+	for _, h := range set {
+		n += entryCost(h)
+	}
+	return n
 }
 
 // newEntryLocked returns an entry for id, which no set has: a spare one if
@@ -957,14 +1080,16 @@ func (s *Store) newEntryLocked(id protocol.ID) handle {
 }
 
 // recycleLocked keeps as spares the entries of set, as resolveLocked
-// returned it (no duplicates), but those in skip, that no set holds (any
+// returned it, but those in skip, that no set holds (any
 // more): an entry no union has is in no set, and in no table.
 func (s *Store) recycleLocked(set []handle, skip lookup) {
 	for _, h := range set {
 		if len(s.spare) >= s.maxPerConn {
 			return
 		}
-		if h.supporters() == 0 && !skip.has(h) {
+		// An entry already made spare (id "") is not made spare twice: a
+		// list of removals may name it more than once.
+		if h.supporters() == 0 && h.id != "" && !skip.has(h) {
 			h.id = "" // the string is the peer's: let it go
 			s.spare = append(s.spare, h)
 		}

@@ -388,3 +388,32 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 func unsafeData(p protocol.ID) *byte { return unsafe.StringData(string(p)) }
+
+// A disconnected peer's set leaves memory by grace + grace/2 at the latest,
+// whatever the grace period and wherever the disconnect falls between two
+// sweeps: the sweeper runs every half grace period when that is shorter than
+// DefaultSweepInterval.
+func TestRetainedSetFreedByGraceAndAHalf(t *testing.T) {
+	for _, grace := range []time.Duration{time.Second, 10 * time.Second, DefaultGracePeriod} {
+		for _, phase := range []float64{0.01, 0.49, 0.99} {
+			t.Run(fmt.Sprint(grace, "/", phase), func(t *testing.T) {
+				s, mock := newMockStore(t, WithGracePeriod(grace))
+				// The disconnect falls at phase of a half grace period
+				// after the sweeper started.
+				mock.Add(time.Duration(phase * float64(grace/2)))
+				c := newConn(peerA)
+				s.Identified(c, []protocol.ID{kad})
+				s.ConnClosed(c)
+				step := grace / 20
+				for elapsed := time.Duration(0); elapsed < grace+grace/2; elapsed += step {
+					mock.Add(step)
+				}
+				require.Eventually(t, func() bool {
+					s.mu.RLock()
+					defer s.mu.RUnlock()
+					return len(s.peers) == 0 && len(s.table) == 0
+				}, 5*time.Second, time.Millisecond, "the set is still in memory at grace + grace/2")
+			})
+		}
+	}
+}

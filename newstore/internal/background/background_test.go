@@ -56,6 +56,14 @@ func TestSweeperKeepsDefaultsForUnusableSettings(t *testing.T) {
 	<-ran // still the 10s interval: no busy loop, no panic on a zero ticker
 }
 
+func TestIntervalForFollowsTheGracePeriod(t *testing.T) {
+	const def = 10 * time.Second
+	assert.Equal(t, def, IntervalFor(time.Minute, def), "half a long grace is past the default")
+	assert.Equal(t, 5*time.Second, IntervalFor(10*time.Second, def), "half a short one")
+	assert.Equal(t, MinInterval, IntervalFor(time.Millisecond, def), "never a busy loop")
+	assert.Equal(t, def, IntervalFor(0, def), "no grace: nothing is retained to sweep for")
+}
+
 func TestSweeperStopWaitsAndIsIdempotent(t *testing.T) {
 	mock := clock.NewMock()
 	s := NewSweeper(time.Second)

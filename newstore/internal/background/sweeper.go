@@ -77,3 +77,18 @@ func (s *Sweeper) Stop() {
 		}
 	})
 }
+
+// MinInterval is the shortest interval IntervalFor gives: a store with a
+// grace period of a few milliseconds must still not sweep in a busy loop.
+const MinInterval = 100 * time.Millisecond
+
+// IntervalFor is the sweep interval of a store that keeps data for grace
+// after a peer left: def, but at most half of grace (and no less than
+// MinInterval), as go-libp2p's pstoremanager does, so the data is gone by
+// grace + grace/2 at the latest rather than grace + def.
+func IntervalFor(grace, def time.Duration) time.Duration {
+	if grace <= 0 {
+		return def
+	}
+	return min(def, max(grace/2, MinInterval))
+}
