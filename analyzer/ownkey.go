@@ -227,12 +227,8 @@ func (c *checker) unchangedVarOrAssignedOnce(e ast.Expr) *types.Var {
 	if v := c.unchangedVar(e); v != nil {
 		return v
 	}
-	id, ok := ast.Unparen(e).(*ast.Ident)
-	if !ok {
-		return nil
-	}
-	v, ok := c.pass.TypesInfo.Uses[id].(*types.Var)
-	if !ok || v.IsField() || v.Pkg() != c.pass.Pkg || v.Parent() == c.pass.Pkg.Scope() {
+	v := c.localVar(e)
+	if v == nil {
 		return nil
 	}
 	if w := c.localWrites().vars[v]; w == nil || w.other != 1 || w.init != nil {
@@ -462,15 +458,25 @@ func checkedAddPrivKey(stmt ast.Stmt) *ast.CallExpr {
 // unchangedVar returns the variable e names if it is a local or parameter
 // of this package that is never assigned after its declaration.
 func (c *checker) unchangedVar(e ast.Expr) *types.Var {
+	v := c.localVar(e)
+	if v == nil {
+		return nil
+	}
+	if w := c.localWrites().vars[v]; w != nil && w.other > 0 {
+		return nil
+	}
+	return v
+}
+
+// localVar returns the variable e names if it is a local or parameter of
+// this package (not a field, not a package-level variable).
+func (c *checker) localVar(e ast.Expr) *types.Var {
 	id, ok := ast.Unparen(e).(*ast.Ident)
 	if !ok {
 		return nil
 	}
 	v, ok := c.pass.TypesInfo.Uses[id].(*types.Var)
 	if !ok || v.IsField() || v.Pkg() != c.pass.Pkg || v.Parent() == c.pass.Pkg.Scope() {
-		return nil
-	}
-	if w := c.localWrites().vars[v]; w != nil && w.other > 0 {
 		return nil
 	}
 	return v

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/pstoremigrate/pstoremigrate/internal/measure"
 	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
 
@@ -219,14 +220,6 @@ func BenchmarkConsumePeerRecord(b *testing.B) {
 
 const memPeers = 100_000
 
-func heapInUse() uint64 {
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
 // fill stores every fixture the way a host does: addresses from identify,
 // the public key, the signed record. Inputs are parsed per peer and dropped,
 // as network input is, so what stays is what the store keeps.
@@ -250,10 +243,10 @@ func BenchmarkHeapPerPeer(b *testing.B) {
 	for _, impl := range implementations() {
 		b.Run(impl.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				before := heapInUse()
+				before := measure.HeapInUse()
 				ab := impl.make(b)
 				fill(b, ab, fs)
-				after := heapInUse()
+				after := measure.HeapInUse()
 				b.ReportMetric(float64(after-before)/memPeers, "heapB/peer")
 				runtime.KeepAlive(ab)
 				ab.Close()

@@ -3,7 +3,6 @@ package newstore
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"io"
 	"os"
@@ -15,24 +14,14 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pstoremigrate/pstoremigrate/internal/v1fixture"
 )
 
 // The files in testdata/v1 were written by the code of commit 62b5214, the
 // last that wrote snapshot version 1, through its own Persister and
 // package remember (testdata/v1/README.md says how). A node upgraded from
 // that code starts from them.
-
-// v1FixtureID is the ID of the fixture peer whose Ed25519 key is seeded by
-// sha256(name), as testdata/v1/genv1_test.go.txt made them.
-func v1FixtureID(t *testing.T, name string) peer.ID {
-	t.Helper()
-	seed := sha256.Sum256([]byte(name))
-	k, _, err := crypto.GenerateEd25519Key(bytes.NewReader(seed[:]))
-	require.NoError(t, err)
-	id, err := peer.IDFromPrivateKey(k)
-	require.NoError(t, err)
-	return id
-}
 
 // copyFixture copies a fixture to a fresh directory, so that a sink that
 // saves cannot change the committed file.
@@ -65,7 +54,7 @@ func TestRestoresAVersion1AddressBookFile(t *testing.T) {
 	p := NewPersister(ab, NewFileSink(path))
 	require.NoError(t, p.Load(context.Background()))
 
-	x := v1FixtureID(t, "pstoremigrate v1 fixture: address book peer X")
+	x := v1fixture.ID(t, v1fixture.AddrBookX)
 	assert.ElementsMatch(t, []ma.Multiaddr{
 		ma.StringCast("/ip4/192.0.2.1/tcp/4001"), ma.StringCast("/ip4/192.0.2.1/udp/4001/quic-v1"),
 	}, ab.Addrs(x), "a permanent address and a 50-year one")
@@ -124,8 +113,8 @@ func TestVersion1RememberedPeersFileIsUnmarked(t *testing.T) {
 		assert.NotEmpty(t, e.Record, "identify's signed record was remembered")
 	}
 	assert.ElementsMatch(t, []peer.ID{
-		v1FixtureID(t, "pstoremigrate v1 fixture: remembered peer B"),
-		v1FixtureID(t, "pstoremigrate v1 fixture: remembered peer C"),
+		v1fixture.ID(t, v1fixture.RememberedB),
+		v1fixture.ID(t, v1fixture.RememberedC),
 	}, ids)
 
 	ab, err := New()

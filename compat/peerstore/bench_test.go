@@ -5,9 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/benbjohnson/clock"
 	"github.com/libp2p/go-libp2p/core/event"
@@ -18,6 +16,8 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
 	"github.com/libp2p/go-libp2p/p2p/host/pstoremanager"
+
+	"github.com/pstoremigrate/pstoremigrate/internal/measure"
 )
 
 // The churn benchmarks drive both worlds with the same events on an
@@ -239,22 +239,6 @@ var worlds = []struct {
 	{"compat", newCompatWorld},
 }
 
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
 // BenchmarkConnectedPeerHeap: heap per connected, identified peer with
 // 10,000 peers connected. The identify events are garbage once handled, as
 // on a host: what a world keeps of them counts against it.
@@ -264,13 +248,13 @@ func BenchmarkConnectedPeerHeap(b *testing.B) {
 			var perPeer float64
 			for range b.N {
 				conns := makeConns(benchPeers, 0)
-				before := heapInUse()
+				before := measure.HeapInUse()
 				d := newDriver(b, w.mk)
 				for _, c := range conns {
 					d.up(identifiedEvent(c))
 				}
 				d.w.sync()
-				perPeer = float64(heapInUse()-before) / benchPeers
+				perPeer = float64(measure.HeapInUse()-before) / benchPeers
 				runtime.KeepAlive(conns)
 				d.close()
 			}
@@ -288,7 +272,7 @@ func BenchmarkChurn(b *testing.B) {
 	for _, w := range worlds {
 		b.Run(w.name, func(b *testing.B) {
 			conns := makeConns(benchPeers+b.N, 0)
-			before := heapInUse()
+			before := measure.HeapInUse()
 			events := make([]event.EvtPeerIdentificationCompleted, len(conns))
 			for i, c := range conns {
 				events[i] = identifiedEvent(c)
@@ -300,7 +284,7 @@ func BenchmarkChurn(b *testing.B) {
 			}
 			d.w.sync()
 			b.ReportAllocs()
-			cpu0 := processCPU()
+			cpu0 := measure.ProcessCPU()
 			b.ResetTimer()
 			for i := range b.N {
 				d.down(conns[i])
@@ -310,10 +294,10 @@ func BenchmarkChurn(b *testing.B) {
 			b.StopTimer()
 			// CPU time of the whole process (handlers, GC), which a loaded
 			// machine disturbs less than wall time.
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(measure.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 			events = nil // garbage on a host once handled
 			held := benchPeers + b.N
-			b.ReportMetric(float64(heapInUse()-before)/float64(held), "heap-B/peer")
+			b.ReportMetric(float64(measure.HeapInUse()-before)/float64(held), "heap-B/peer")
 			runtime.KeepAlive(conns)
 		})
 	}

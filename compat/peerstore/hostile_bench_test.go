@@ -15,6 +15,8 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pstoremigrate/pstoremigrate/internal/measure"
 )
 
 // A hostile peer, as the issue that set the budgets measured one: on every
@@ -122,19 +124,19 @@ func BenchmarkHostileRetained(b *testing.B) {
 	b.Run("upstream", func(b *testing.B) {
 		for range b.N {
 			conns := makeConns(hostilePeers, 0)
-			before := heapInUse()
+			before := measure.HeapInUse()
 			ps := newUpstreamStore(b)
 			for i, c := range conns {
 				identifyWrites(ps, hostileEvent(c, fmt.Sprint(i)))
 			}
-			b.ReportMetric(float64(heapInUse()-before)/hostilePeers, "retained-B/peer")
+			b.ReportMetric(float64(measure.HeapInUse()-before)/hostilePeers, "retained-B/peer")
 			_ = ps.Close()
 		}
 	})
 	b.Run("compat", func(b *testing.B) {
 		for range b.N {
 			conns := makeConns(hostilePeers, 0)
-			before := heapInUse()
+			before := measure.HeapInUse()
 			t := newTracker(config{grace: DefaultGracePeriod, clock: clock.New()})
 			for i, c := range conns {
 				t.consume(event.EvtPeerConnectednessChanged{Peer: c.peer, Connectedness: 1})
@@ -144,7 +146,7 @@ func BenchmarkHostileRetained(b *testing.B) {
 				t.consume(event.EvtPeerConnectednessChanged{Peer: c.peer})
 			}
 			require.Len(b, t.protos.Peers(), hostilePeers, "retained within the grace period")
-			b.ReportMetric(float64(heapInUse()-before)/hostilePeers, "retained-B/peer")
+			b.ReportMetric(float64(measure.HeapInUse()-before)/hostilePeers, "retained-B/peer")
 			t.close()
 		}
 	})
@@ -160,14 +162,14 @@ func BenchmarkHostileHeapAfterGrace(b *testing.B) {
 		for range b.N {
 			ps := newUpstreamStore(b)
 			conns := makeConns(churned, 0)
-			before := heapInUse()
+			before := measure.HeapInUse()
 			for i, c := range conns {
 				identifyWrites(ps, hostileEvent(c, fmt.Sprint(i)))
 			}
 			for _, c := range conns {
 				ps.RemovePeer(c.peer)
 			}
-			b.ReportMetric(float64(int64(heapInUse())-int64(before)), "left-B")
+			b.ReportMetric(float64(int64(measure.HeapInUse())-int64(before)), "left-B")
 			_ = ps.Close()
 		}
 	})
@@ -176,7 +178,7 @@ func BenchmarkHostileHeapAfterGrace(b *testing.B) {
 			mock := clock.NewMock()
 			t := newTracker(config{grace: DefaultGracePeriod, clock: mock})
 			conns := makeConns(churned, 0)
-			before := heapInUse()
+			before := measure.HeapInUse()
 			for i, c := range conns {
 				t.consume(event.EvtPeerConnectednessChanged{Peer: c.peer, Connectedness: 1})
 				t.consume(hostileEvent(c, fmt.Sprint(i)))
@@ -236,5 +238,5 @@ func settledHeap() uint64 {
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
 	}
-	return heapInUse()
+	return measure.HeapInUse()
 }

@@ -2,7 +2,6 @@ package pstoremem
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/pstoremigrate/pstoremigrate/internal/benchdata"
 	"github.com/pstoremigrate/pstoremigrate/internal/interleave"
+	"github.com/pstoremigrate/pstoremigrate/internal/measure"
 	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
 
@@ -147,25 +147,17 @@ func BenchmarkHeapPerPeer(b *testing.B) {
 	} {
 		b.Run(impl.name, func(b *testing.B) {
 			for range b.N {
-				before := heapInUse()
+				before := measure.HeapInUse()
 				ps, err := impl.open()
 				require.NoError(b, err)
 				for i := range peers {
 					require.NoError(b, benchdata.Load(ps, &peers[i]))
 				}
-				after := heapInUse()
+				after := measure.HeapInUse()
 				b.ReportMetric(float64(after-before)/n, "B/peer")
 				require.Len(b, ps.PeersWithAddrs(), n)
 				ps.Close()
 			}
 		})
 	}
-}
-
-func heapInUse() uint64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/pstoremigrate/pstoremigrate/internal/measure"
 )
 
 // BlockTime is about how long a block of one side's operations takes.
@@ -46,11 +46,11 @@ func Run(b *testing.B, op func(side, i int)) [2]float64 {
 		n := min(block, b.N-i)
 		for k := range 2 {
 			side := (turn + k) % 2
-			cpu0 := threadCPU()
+			cpu0 := measure.ThreadCPU()
 			for j := range n {
 				op(side, calib+i+j)
 			}
-			perOp[side] = append(perOp[side], float64(threadCPU()-cpu0)/float64(n))
+			perOp[side] = append(perOp[side], float64(measure.ThreadCPU()-cpu0)/float64(n))
 		}
 	}
 	b.StopTimer()
@@ -70,13 +70,4 @@ func Report(b *testing.B, names [2]string, op func(side, i int)) {
 	b.ReportMetric(med[0], names[0]+"-cpu-ns/op")
 	b.ReportMetric(med[1], names[1]+"-cpu-ns/op")
 	b.ReportMetric(med[1]/med[0], names[1]+"/"+names[0])
-}
-
-// threadCPU is the CPU time of the calling thread, to the nanosecond.
-func threadCPU() time.Duration {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		return 0
-	}
-	return time.Duration(ts.Nano())
 }

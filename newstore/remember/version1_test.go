@@ -3,17 +3,16 @@ package remember
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pstoremigrate/pstoremigrate/internal/v1fixture"
 	"github.com/pstoremigrate/pstoremigrate/newstore"
 )
 
@@ -22,18 +21,6 @@ import (
 // this package's own Attach and Close on loopback hosts, and newstore's
 // Persister for an address book.
 const v1Fixtures = "../testdata/v1"
-
-// v1FixtureID is the ID of the fixture host whose Ed25519 key is seeded by
-// sha256(name).
-func v1FixtureID(t *testing.T, name string) peer.ID {
-	t.Helper()
-	seed := sha256.Sum256([]byte(name))
-	k, _, err := crypto.GenerateEd25519Key(bytes.NewReader(seed[:]))
-	require.NoError(t, err)
-	id, err := peer.IDFromPrivateKey(k)
-	require.NoError(t, err)
-	return id
-}
 
 // A node upgraded from a version that wrote snapshot version 1 remembers
 // the peers it saved then, their signed records included.
@@ -51,8 +38,8 @@ func TestRemembersPeersSavedInVersion1(t *testing.T) {
 	require.NoError(t, res.LoadErr)
 	assert.Equal(t, 2, res.Remembered)
 
-	b := v1FixtureID(t, "pstoremigrate v1 fixture: remembered peer B")
-	c := v1FixtureID(t, "pstoremigrate v1 fixture: remembered peer C")
+	b := v1fixture.ID(t, v1fixture.RememberedB)
+	c := v1fixture.ID(t, v1fixture.RememberedC)
 	got := map[peer.ID][]ma.Multiaddr{}
 	for _, ai := range r.Remembered() {
 		got[ai.ID] = ai.Addrs
@@ -88,7 +75,7 @@ func TestReadsAnUnmarkedVersion1AddressBook(t *testing.T) {
 	// Restore, not Attach: Attach would dial the book's documentation
 	// addresses (192.0.2.1).
 	require.NoError(t, savedSet{r}.Restore(bytes.NewReader(raw)))
-	x := v1FixtureID(t, "pstoremigrate v1 fixture: address book peer X")
+	x := v1fixture.ID(t, v1fixture.AddrBookX)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var ids []peer.ID

@@ -43,10 +43,10 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	upstream "github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
 	"github.com/libp2p/go-libp2p/p2p/host/pstoremanager"
-	"golang.org/x/sys/unix"
 
 	compat "github.com/pstoremigrate/pstoremigrate/compat/peerstore"
 	"github.com/pstoremigrate/pstoremigrate/compat/pstoremem"
+	"github.com/pstoremigrate/pstoremigrate/internal/measure"
 )
 
 // HostileAgentLen is the agent version a hostile peer sends: what fits in
@@ -272,16 +272,16 @@ func Run(w World, cfg Config) ([]Sample, error) {
 		// spent is the CPU time counted so far; proc0 and drv0 are the
 		// process's and the driver's clocks where counting resumed.
 		spent       time.Duration
-		proc0, drv0 = processCPU(), threadCPU()
+		proc0, drv0 = measure.ProcessCPU(), measure.ThreadCPU()
 	)
 	sample := func(cycle, last int) error {
 		if err := waitFor(s, peerID(last)); err != nil {
 			return err
 		}
-		spent += (processCPU() - proc0) - (threadCPU() - drv0)
+		spent += (measure.ProcessCPU() - proc0) - (measure.ThreadCPU() - drv0)
 		heap := liveHeap() - base
 		samples = append(samples, Sample{Cycle: cycle, Elapsed: time.Since(start), Heap: heap, CPU: spent})
-		proc0, drv0 = processCPU(), threadCPU()
+		proc0, drv0 = measure.ProcessCPU(), measure.ThreadCPU()
 		return nil
 	}
 	if err := sample(0, cfg.Connected-1); err != nil {
@@ -345,15 +345,4 @@ func liveHeap() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
-}
-
-func processCPU() time.Duration { return clockTime(unix.CLOCK_PROCESS_CPUTIME_ID) }
-func threadCPU() time.Duration  { return clockTime(unix.CLOCK_THREAD_CPUTIME_ID) }
-
-func clockTime(id int32) time.Duration {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(id, &ts); err != nil {
-		return 0
-	}
-	return time.Duration(ts.Nano())
 }
