@@ -28,6 +28,7 @@ func checkConsistent(t *testing.T, s *Store) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	retainedBytes, retained := 0, 0
+	refs := map[handle]int32{}
 	for _, ps := range s.peers {
 		require.NotNil(t, ps.union, "peer %s without a union", ps.id)
 		if len(ps.conns) == 0 {
@@ -76,8 +77,14 @@ func checkConsistent(t *testing.T, s *Store) {
 		}
 		for i, h := range ps.union.list {
 			assert.Equal(t, i, ps.union.find(h))
-			assert.Same(t, ps, h.supporter(int(ps.union.pos[i])), "set entry without an index entry")
+			refs[h]++
+			if s.indexed {
+				assert.Same(t, ps, h.supporter(int(ps.union.pos[i])), "set entry without an index entry")
+			}
 			assert.Same(t, h, s.table[h.id], "set entry not interned")
+		}
+		if !s.indexed {
+			assert.Nil(t, ps.union.pos, "no index slots before the index is built")
 		}
 	}
 	assert.Equal(t, retained, s.retainedCount)
@@ -89,16 +96,23 @@ func checkConsistent(t *testing.T, s *Store) {
 	assert.Len(t, s.conns, conns)
 	assert.LessOrEqual(t, len(s.spare), s.maxPerConn)
 	for _, h := range s.spare {
-		assert.Zero(t, h.supporters(), "a spare entry is in no union")
+		assert.Zero(t, h.refs, "a spare entry is in no union")
+		assert.Zero(t, h.supporters(), "a spare entry is in no index list")
 		assert.Empty(t, h.id, "a spare entry keeps no peer's string")
 	}
 	for ps, removed := range s.removed {
 		assert.Same(t, ps, s.peers[ps.id], "removals noted for a dropped peer")
 		assert.LessOrEqual(t, len(removed), s.maxPerConn)
 	}
+	assert.Len(t, s.table, len(refs), "the table holds what the unions hold, nothing more")
 	for id, h := range s.table {
 		assert.Equal(t, id, h.id)
-		assert.Positive(t, h.supporters(), "an entry no union has is freed")
+		assert.Equal(t, refs[h], h.refs, "unions holding %s", id)
+		if !s.indexed {
+			assert.Zero(t, h.supporters(), "no index list before the index is built")
+			continue
+		}
+		assert.Equal(t, int(h.refs), h.supporters(), "index list of %s", id)
 		for i := range h.supporters() {
 			ps := h.supporter(i)
 			assert.Same(t, ps, s.peers[ps.id], "index entry for a dropped peer")
@@ -226,7 +240,13 @@ func TestRandomEventsKeepCountsAndIndexInStep(t *testing.T) {
 		return out
 	}
 	var conns []*fakeConn
-	for range 800 {
+	for step := range 800 {
+		if step == 400 {
+			// The first half runs without the supporting index, the second
+			// with the index built from what the first half left.
+			_ = s.PeersSupporting(pool[0])
+			require.True(t, s.indexed)
+		}
 		p := peer.ID(fmt.Sprint("p", rng.IntN(8)))
 		switch rng.IntN(7) {
 		case 0, 1:
@@ -340,4 +360,40 @@ func TestIndexPastAChunkKeepsInStep(t *testing.T) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	assert.Empty(t, s.table, "every list emptied, every entry freed")
+}
+
+func TestSupportingIndexBuiltOnFirstAsk(t *testing.T) {
+	// A store nobody asks PeersSupporting keeps no index: events pay nothing
+	// for it. The first ask builds it from every live and retained union,
+	// and from then on events keep it in step.
+	s, mock := newMockStore(t, WithGracePeriod(time.Minute), WithSweepInterval(time.Hour))
+	live, counted, gone := newConn(peerA), newConn(peerB), newConn("gone")
+	s.Identified(live, []protocol.ID{kad, ping})
+	s.Identified(counted, []protocol.ID{kad})
+	s.Identified(newConn(peerB), []protocol.ID{gossip})
+	s.Identified(gone, []protocol.ID{kad, gossip})
+	s.ConnClosed(gone) // retained
+	checkConsistent(t, s)
+	s.mu.RLock()
+	require.False(t, s.indexed)
+	for _, h := range s.table {
+		assert.Zero(t, h.supporters(), "%s indexed before anyone asked", h.id)
+	}
+	s.mu.RUnlock()
+
+	assert.ElementsMatch(t, []peer.ID{peerA, peerB, "gone"}, s.PeersSupporting(kad))
+	assert.ElementsMatch(t, []peer.ID{peerB, "gone"}, s.PeersSupporting(gossip))
+	assert.ElementsMatch(t, []peer.ID{peerA}, s.PeersSupporting(ping))
+	checkConsistent(t, s)
+
+	s.ConnClosed(counted)
+	s.Updated(peerA, []protocol.ID{gossip}, []protocol.ID{kad})
+	s.Identified(newConn("late"), []protocol.ID{kad})
+	checkConsistent(t, s)
+	assert.ElementsMatch(t, []peer.ID{"late", "gone"}, s.PeersSupporting(kad))
+	assert.ElementsMatch(t, []peer.ID{peerA, peerB, "gone"}, s.PeersSupporting(gossip))
+	mock.Add(time.Minute)
+	s.sweep()
+	checkConsistent(t, s)
+	assert.ElementsMatch(t, []peer.ID{"late"}, s.PeersSupporting(kad), "the retained peer expired")
 }

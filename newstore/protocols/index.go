@@ -6,10 +6,10 @@ import "github.com/libp2p/go-libp2p/core/protocol"
 // first slice, and in each chunk after it.
 const listChunk = 512
 
-// protoEntry is one protocol ID, shared by every set that holds it, and the
-// peers whose union has it (the supporting index). It is in Store.table
-// exactly while that list is not empty: the string goes the moment the last
-// set lets it go. (Package unique would free it only after a collection,
+// protoEntry is one protocol ID, shared by every set that holds it, and,
+// once the store is indexed (see Store.indexed), the peers whose union has
+// it (the supporting index). It is in Store.table exactly while some union
+// holds it (refs > 0): the string goes the moment the last set lets it go. (Package unique would free it only after a collection,
 // through a weak pointer and a cleanup per string, which for a peer
 // advertising a thousand strings of its own costs the collector more than
 // the store.)
@@ -20,7 +20,9 @@ const listChunk = 512
 // all, and the collector scans the copy). Removal moves the last peer into
 // the freed place, so every operation is O(1).
 type protoEntry struct {
-	id    protocol.ID
+	id protocol.ID
+	// refs is how many unions hold the entry, indexed or not.
+	refs  int32
 	peers []*peerState
 	// more holds the supporters past the first listChunk; nil for most
 	// protocols.

@@ -82,12 +82,19 @@ type Store struct {
 	mu    sync.RWMutex
 	conns map[network.Conn]*connState
 	peers map[peer.ID]*peerState
-	// table interns the protocols and indexes the per-peer unions, so
-	// PeersSupporting does not scan every peer: for each protocol, the
-	// peers whose union has it. A slice, not a set: appending costs far
-	// less than inserting into a large hash table, and the union's pos
-	// makes removal O(1).
+	// table interns the protocols and, once indexed, indexes the per-peer
+	// unions, so PeersSupporting does not scan every peer: for each
+	// protocol, the peers whose union has it. A slice, not a set:
+	// appending costs far less than inserting into a large hash table, and
+	// the union's pos makes removal O(1).
 	table map[protocol.ID]*protoEntry
+	// indexed is set by the first PeersSupporting, which builds the index
+	// in one pass over the peers; from then on every change keeps it in
+	// step. Until then no event pays for it: the index is a fifth of what
+	// an identification costs, in time and in memory per peer, and a store
+	// may never be asked (compat/peerstore's is not: the legacy Peerstore
+	// has no such question).
+	indexed bool
 	// spare are entries an event created for protocols no set took (left
 	// out for a bound), kept for the next event's new protocols: a peer
 	// over its budget sends a thousand at a time, all dropped, and
@@ -297,7 +304,7 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, ps *peerState, set []ha
 	switch {
 	case len(ps.conns) == 1 && !ps.counted:
 		ps.union = &cs.set
-		if len(set) > 0 {
+		if len(set) > 0 && s.indexed {
 			cs.set.pos = make([]int32, 0, len(set))
 		}
 		s.firstSetLocked(ps, set)
@@ -329,11 +336,13 @@ func (s *Store) firstSetLocked(ps *peerState, set []handle) {
 		}
 		ps.bytes += int32(cost)
 		u.list = append(u.list, h)
-		u.pos = append(u.pos, int32(h.supporters()))
-		if len(h.peers) == 0 {
+		if s.indexed {
+			u.pos = append(u.pos, int32(h.supporters()))
+			h.addSupporter(ps)
+		}
+		if h.refs++; h.refs == 1 {
 			s.table[h.id] = h
 		}
-		h.addSupporter(ps)
 	}
 	s.peakTable = max(s.peakTable, len(s.table))
 	if len(u.list) > smallSet {
@@ -406,23 +415,31 @@ func (s *Store) connRemoveAtLocked(cs *connState, i int) {
 func (s *Store) unionAddLocked(ps *peerState, h handle) {
 	u := ps.union
 	u.add(h)
-	u.pos = append(u.pos, int32(h.supporters()))
+	if s.indexed {
+		u.pos = append(u.pos, int32(h.supporters()))
+		h.addSupporter(ps)
+	}
 	if ps.counted {
 		u.aux.count = append(u.aux.count, 1)
 	}
-	if len(h.peers) == 0 {
+	if h.refs++; h.refs == 1 {
 		s.table[h.id] = h
 		s.peakTable = max(s.peakTable, len(s.table))
 	}
-	h.addSupporter(ps)
 }
 
 // unionRemoveAtLocked removes the entry at slot i of ps's union, and ps
 // from the index.
 func (s *Store) unionRemoveAtLocked(ps *peerState, i int) {
 	u := ps.union
-	s.unindexLocked(u.list[i], u.pos[i])
+	h := u.list[i]
+	if s.indexed {
+		s.unindexLocked(h, u.pos[i])
+	}
 	u.removeAt(i)
+	if h.refs--; h.refs == 0 {
+		delete(s.table, h.id)
+	}
 }
 
 // unindexLocked removes the entry at i from h's list, moving the last entry
@@ -434,9 +451,23 @@ func (s *Store) unindexLocked(h handle, i int32) {
 		moved.union.pos[moved.union.find(h)] = i
 	}
 	h.removeLastSupporter()
-	if last == 0 {
-		delete(s.table, h.id)
+}
+
+// indexLocked builds the supporting index, which no event kept before: one
+// pass over every union.
+func (s *Store) indexLocked() {
+	for _, ps := range s.peers {
+		u := ps.union
+		if u == nil || len(u.list) == 0 {
+			continue
+		}
+		u.pos = make([]int32, len(u.list))
+		for i, h := range u.list {
+			u.pos[i] = int32(h.supporters())
+			h.addSupporter(ps)
+		}
 	}
+	s.indexed = true
 }
 
 // clearUnionLocked empties ps's union and takes ps out of the index.
@@ -770,10 +801,21 @@ func (s *Store) FirstSupported(p peer.ID, protos ...protocol.ID) protocol.ID {
 }
 
 // PeersSupporting returns the peers whose set (see PeerProtocols) includes
-// proto.
+// proto. The first call builds the supporting index (see the package doc),
+// in time linear in every set the store holds; later calls cost the
+// protocol's peers.
 func (s *Store) PeersSupporting(proto protocol.ID) []peer.ID {
 	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.RLock()
+	if !s.indexed {
+		s.mu.RUnlock()
+		s.mu.Lock()
+		if !s.indexed {
+			s.indexLocked()
+		}
+		s.mu.Unlock()
+		s.mu.RLock()
+	}
 	defer s.mu.RUnlock()
 	h := s.table[proto]
 	if h == nil {
@@ -1035,8 +1077,8 @@ func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, room *newRoom) []
 			continue
 		default:
 			// A new entry is the one of its ID not in the table (no
-			// peers yet): compare strings with those only.
-			if short && slices.ContainsFunc(dst[start:], func(x handle) bool { return len(x.peers) == 0 && x.id == id }) {
+			// union holds it yet): compare strings with those only.
+			if short && slices.ContainsFunc(dst[start:], func(x handle) bool { return x.refs == 0 && x.id == id }) {
 				continue
 			}
 			cost := len(id) + EntryOverhead
@@ -1089,7 +1131,7 @@ func (s *Store) recycleLocked(set []handle, skip lookup) {
 		}
 		// An entry already made spare (id "") is not made spare twice: a
 		// list of removals may name it more than once.
-		if h.supporters() == 0 && h.id != "" && !skip.has(h) {
+		if h.refs == 0 && h.id != "" && !skip.has(h) {
 			h.id = "" // the string is the peer's: let it go
 			s.spare = append(s.spare, h)
 		}

@@ -219,7 +219,7 @@ func TestSweepFreesExpiredPeers(t *testing.T) {
 	require.Eventually(t, func() bool {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
-		return len(s.peers) == 1 && s.retainedCount == 0 && len(s.table[kad].peers) == 1
+		return len(s.peers) == 1 && s.retainedCount == 0 && s.table[kad].refs == 1
 	}, 10*time.Second, time.Millisecond, "expired peers freed, the live one kept")
 }
 
