@@ -120,6 +120,21 @@ type peerState struct {
 	entries []entry
 }
 
+// peerWithRoom is a peerState allocated with room for its first values:
+// identify gives every peer values as it connects, and one allocation then
+// serves what would otherwise take two (the state, then its first slice),
+// on every peer of a churning host.
+type peerWithRoom struct {
+	peerState
+	room [2]entry
+}
+
+func newPeerState(connected bool) *peerState {
+	r := &peerWithRoom{peerState: peerState{connected: connected}}
+	r.entries = r.room[:0]
+	return &r.peerState
+}
+
 // entry is one value. Every connected peer holds a few, so it keeps no
 // more than it must: its charge is recomputed from key and val (size).
 type entry struct {
@@ -268,7 +283,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 			}
 		}
 		if ps == nil {
-			ps = &peerState{}
+			ps = newPeerState(false)
 			s.peers[p] = ps
 			s.peakPeers = max(s.peakPeers, len(s.peers))
 		}
@@ -278,8 +293,8 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 		}
 	}
 	if ps.entries == nil {
-		// Room for two from the start: identify gives every peer an agent
-		// and a protocol version, and growing from one would allocate twice.
+		// A peer that once held more values than its room: room for two
+		// again, as growing from one would allocate twice.
 		ps.entries = make([]entry, 0, 2)
 	}
 	ps.entries = append(ps.entries, entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires})
@@ -452,7 +467,7 @@ func (s *Store) Connected(p peer.ID) {
 	defer s.mu.Unlock()
 	ps := s.peers[p]
 	if ps == nil {
-		s.peers[p] = &peerState{connected: true}
+		s.peers[p] = newPeerState(true)
 		s.peakPeers = max(s.peakPeers, len(s.peers))
 		return
 	}
@@ -583,7 +598,11 @@ func (s *Store) afterShrinkLocked(p peer.ID, ps *peerState) {
 	if len(ps.entries) > 0 {
 		return
 	}
-	ps.entries = nil
+	if cap(ps.entries) > len(peerWithRoom{}.room) {
+		ps.entries = nil // let a grown slice go; the room is the state's own
+	} else {
+		ps.entries = ps.entries[:0]
+	}
 	s.withData--
 	if !ps.connected {
 		delete(s.peers, p)

@@ -145,8 +145,8 @@ type connState struct {
 }
 
 // peerState is one peer's. Every connected peer has one, so it is kept to
-// 64 bytes (a size class of the allocator): the rarely needed parts live
-// elsewhere (Store.removed, protoSet.aux).
+// 64 bytes, allocated with its first connection (peerWithConn): the rarely
+// needed parts live elsewhere (Store.removed, protoSet.aux).
 type peerState struct {
 	id peer.ID
 	// conns are the peer's live identified connections.
@@ -165,6 +165,24 @@ type peerState struct {
 	// budget options keep it within int32.
 	bytes   int32
 	counted bool
+}
+
+// peerWithConn is a peer allocated with its first connection and the
+// slice slot that lists it: nearly every peer has one connection, and one
+// allocation serves what would otherwise take three, on every peer of a
+// churning host. The connection's part stays with the peer when that
+// connection closes (see ConnClosed, which empties it).
+type peerWithConn struct {
+	ps    peerState
+	cs    connState
+	conns [1]*connState
+}
+
+func newPeerWithConn(p peer.ID) (*peerState, *connState) {
+	r := &peerWithConn{}
+	r.ps.id = p
+	r.ps.conns = r.conns[:0]
+	return &r.ps, &r.cs
 }
 
 // New returns a Store with its sweeper running; Close stops it.
@@ -282,17 +300,20 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 // addConnLocked starts c's set, and p's state (ps, nil if p has none yet)
 // if c is its first connection. set holds no duplicates.
 func (s *Store) addConnLocked(c network.Conn, p peer.ID, ps *peerState, set []handle) {
+	var cs *connState
 	if ps == nil {
-		ps = &peerState{id: p}
+		ps, cs = newPeerWithConn(p)
 		s.peers[p] = ps
 		s.peakPeers = max(s.peakPeers, len(s.peers))
+	} else {
+		if len(ps.conns) == 0 && ps.union != nil {
+			// The first live connection replaces what was retained.
+			s.unretainLocked(ps)
+			s.clearUnionLocked(ps)
+		}
+		cs = new(connState)
 	}
-	if len(ps.conns) == 0 && ps.union != nil {
-		// The first live connection replaces what was retained.
-		s.unretainLocked(ps)
-		s.clearUnionLocked(ps)
-	}
-	cs := &connState{conn: c, ps: ps}
+	cs.conn, cs.ps = c, ps
 	if len(set) > 0 {
 		// Sized once: appending one by one would leave up to twice the
 		// memory behind for the connection's lifetime.
@@ -607,9 +628,14 @@ func (s *Store) ConnClosed(c network.Conn) {
 		for i := len(cs.set.list) - 1; i >= 0; i-- {
 			s.connRemoveAtLocked(cs, i)
 		}
+		// cs may live on inside its peer's allocation (peerWithConn):
+		// it must keep neither the connection nor its set's array.
+		*cs = connState{}
 		return
 	}
-	ps.conns = nil
+	if cap(ps.conns) > 1 {
+		ps.conns = nil // a grown slice goes; the first slot is the peer's own
+	}
 	// The union may be cs.set, kept as the retained set: it must not keep
 	// the connection alive.
 	cs.conn = nil

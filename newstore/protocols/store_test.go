@@ -2,11 +2,14 @@ package protocols
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
+	"weak"
 
 	"github.com/benbjohnson/clock"
 	"github.com/libp2p/go-libp2p/core/event"
@@ -416,4 +419,26 @@ func TestRetainedSetFreedByGraceAndAHalf(t *testing.T) {
 			})
 		}
 	}
+}
+
+func TestClosedConnectionsAreNotKeptAlive(t *testing.T) {
+	// A peer's first connection is allocated with the peer: when it closes
+	// while another stays open, the store must let go of the connection
+	// and of the protocols only it advertised.
+	s, _ := newMockStore(t)
+	first, second := newConn(peerA), newConn(peerA)
+	own := protocol.ID(strings.Clone("/only/on/the/first/1.0.0"))
+	s.Identified(first, []protocol.ID{kad, own})
+	s.Identified(second, []protocol.ID{kad})
+	firstGone, ownGone := weak.Make(first), weak.Make(unsafeData(own))
+	first.closed.Store(true)
+	s.ConnClosed(first)
+	first, own = nil, ""
+	runtime.GC()
+	runtime.GC()
+	assert.Nil(t, firstGone.Value(), "the closed connection is kept alive")
+	assert.Nil(t, ownGone.Value(), "a protocol only the closed connection advertised is kept alive")
+	assert.Equal(t, []protocol.ID{kad}, s.PeerProtocols(peerA))
+	s.ConnClosed(second)
+	assert.Equal(t, []protocol.ID{kad}, s.PeerProtocols(peerA), "retained")
 }
