@@ -364,9 +364,18 @@ func (s *Store) dropValuesLocked(p peer.ID, ps *peerState) {
 // keep disconnected peers' values within their byte budget.
 func (s *Store) Dropped() uint64 { return s.dropped.Load() }
 
+// Sizer is a value that tells the byte budgets what it holds, where its
+// type's size would miss it: a struct of strings, say.
+type Sizer interface {
+	// PeerDataSize is the bytes the value takes, what it points to
+	// included; it must not change while the value is stored.
+	PeerDataSize() int
+}
+
 // sizeOf is what a key or value is charged: the bytes of a string or a byte
-// slice, the size of anything else's type. Memory a value points to is not
-// seen; callers that store large pointed-to values bound them themselves.
+// slice, what a Sizer says, the size of anything else's type. Memory a value
+// points to is not seen otherwise; callers that store large pointed-to
+// values bound them themselves.
 func sizeOf(v any) int {
 	switch v := v.(type) {
 	case nil:
@@ -375,6 +384,8 @@ func sizeOf(v any) int {
 		return 16 + len(v)
 	case []byte:
 		return 24 + cap(v)
+	case Sizer:
+		return v.PeerDataSize()
 	}
 	return int(reflect.TypeOf(v).Size())
 }
