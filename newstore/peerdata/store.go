@@ -120,13 +120,15 @@ type peerState struct {
 	entries []entry
 }
 
-// peerWithRoom is a peerState allocated with room for its first values:
-// identify gives every peer values as it connects, and one allocation then
-// serves what would otherwise take two (the state, then its first slice),
-// on every peer of a churning host.
+// peerWithRoom is a peerState allocated with room for its first value:
+// identify gives every peer one as it connects (compat/peerstore keeps the
+// agent and protocol version as one value), and one allocation then serves
+// what would otherwise take two (the state, then its first slice), on every
+// peer of a churning host. A second value moves them all to a slice of
+// their own.
 type peerWithRoom struct {
 	peerState
-	room [2]entry
+	room [1]entry
 }
 
 func newPeerState(connected bool) *peerState {
@@ -293,8 +295,8 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 		}
 	}
 	if ps.entries == nil {
-		// A peer that once held more values than its room: room for two
-		// again, as growing from one would allocate twice.
+		// A peer that once held more values than its room: room for two,
+		// as growing from one would allocate twice.
 		ps.entries = make([]entry, 0, 2)
 	}
 	ps.entries = append(ps.entries, entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires})
