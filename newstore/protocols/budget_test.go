@@ -3,6 +3,7 @@ package protocols
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -240,6 +241,22 @@ func TestRandomEventsKeepCountsAndIndexInStep(t *testing.T) {
 		return out
 	}
 	var conns []*fakeConn
+	// Half the identifications repeat an earlier list, in fresh strings, as
+	// peers running the same software do.
+	var lists [][]protocol.ID
+	list := func() []protocol.ID {
+		if len(lists) > 0 && rng.IntN(2) == 0 {
+			old := lists[rng.IntN(len(lists))]
+			out := make([]protocol.ID, len(old))
+			for i, id := range old {
+				out[i] = protocol.ID(strings.Clone(string(id)))
+			}
+			return out
+		}
+		l := pick(24)
+		lists = append(lists, l)
+		return l
+	}
 	for step := range 800 {
 		if step == 400 {
 			// The first half runs without the supporting index, the second
@@ -252,11 +269,15 @@ func TestRandomEventsKeepCountsAndIndexInStep(t *testing.T) {
 		case 0, 1:
 			c := newConn(p)
 			conns = append(conns, c)
-			s.Identified(c, pick(50))
+			if rng.IntN(2) == 0 {
+				s.Identified(c, pick(50))
+			} else {
+				s.Identified(c, list())
+			}
 		case 2:
 			if len(conns) > 0 {
 				c := conns[rng.IntN(len(conns))]
-				s.Identified(c, pick(50))
+				s.Identified(c, list())
 			}
 		case 3:
 			s.Updated(p, pick(5), pick(5))
@@ -396,4 +417,27 @@ func TestSupportingIndexBuiltOnFirstAsk(t *testing.T) {
 	s.sweep()
 	checkConsistent(t, s)
 	assert.ElementsMatch(t, []peer.ID{"late"}, s.PeersSupporting(kad), "the retained peer expired")
+}
+
+func TestSameListAsLastTakesOnlyLiveEntries(t *testing.T) {
+	// An identification whose list equals the last one resolved takes its
+	// handles without table lookups, but only while they are the table's:
+	// an entry no union holds any more may have a successor for its ID, or
+	// a new ID as a spare.
+	s, _ := newMockStore(t, WithGracePeriod(0))
+	a := newConn("a")
+	s.Identified(a, []protocol.ID{kad, ping})
+	s.ConnClosed(a) // no grace: kad and ping leave every union
+	s.Identified(newConn("c"), []protocol.ID{kad, kad, ping}) // a duplicate: not the last list
+	checkConsistent(t, s)
+	s.Identified(newConn("d"), []protocol.ID{kad, ping})
+	checkConsistent(t, s)
+	assert.ElementsMatch(t, []peer.ID{"c", "d"}, s.PeersSupporting(kad))
+
+	// The same list again, as most peers send it: one entry per ID.
+	for i := range 3 {
+		s.Identified(newConn(peer.ID(fmt.Sprint("same", i))), []protocol.ID{kad, ping})
+	}
+	checkConsistent(t, s)
+	assert.Len(t, s.PeersSupporting(ping), 5)
 }

@@ -101,6 +101,9 @@ type Store struct {
 	// allocating an entry for each cost more than the rest of the event.
 	// At most maxPerConn; the sweeper lets them go.
 	spare []*protoEntry
+	// lastList is the last identification's list as resolveListLocked
+	// resolved it (at most smallSet handles); the sweeper lets it go.
+	lastList []handle
 	// removed holds, per peer, what identify pushes removed and did not add
 	// again, so that a late identification event cannot bring it back (see
 	// Identified); at most maxPerConn per peer, all forgotten when full. It
@@ -264,7 +267,7 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 		if ps != nil && len(ps.conns) > 0 {
 			room.bytes -= int(ps.bytes) // a retained set is replaced, live ones stay
 		}
-		set := s.resolveLocked(buf[:0], ids, &room)
+		set := s.resolveListLocked(buf[:0], ids, &room)
 		s.addConnLocked(c, p, ps, set)
 		s.recycleLocked(set, lookup{})
 		return
@@ -282,7 +285,7 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	}
 	// The new set replaces cs's: it may take cs's room.
 	room := s.liveRoom(s.maxPerConn, s.maxBytesPerPeer-int(ps.bytes)+setCost(cs.set.list))
-	set := s.resolveLocked(buf[:0], ids, &room)
+	set := s.resolveListLocked(buf[:0], ids, &room)
 	next := makeLookup(set)
 	// From the end: removeAt moves the last entry, one already kept, into
 	// the slot it frees.
@@ -940,6 +943,7 @@ func (s *Store) sweep() {
 	}
 	s.shrinkMapsLocked()
 	s.spare = nil
+	s.lastList = nil
 	s.mu.Unlock()
 
 	// A Disconnected notification can be missed (a conn that closed while an
@@ -1121,6 +1125,39 @@ func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, room *newRoom) []
 			h = s.newEntryLocked(id)
 		}
 		dst = append(dst, h)
+	}
+	return dst
+}
+
+// resolveListLocked is resolveLocked for an identification's list. Peers
+// that run the same software advertise the same list in the same order, so
+// the last list resolved is kept (lastList): a list equal to it, entry by
+// entry, takes its handles without a table lookup for each protocol.
+func (s *Store) resolveListLocked(dst []handle, ids []protocol.ID, room *newRoom) []handle {
+	if last := s.lastList; len(last) == len(ids) && len(ids) > 0 {
+		same := true
+		for i, h := range last {
+			// refs > 0: h is still the table's entry for its ID.
+			if h.refs == 0 || h.id != ids[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return append(dst, last...)
+		}
+	}
+	start := len(dst)
+	dst = s.resolveLocked(dst, ids, room)
+	if set := dst[start:]; len(set) == len(ids) && len(set) <= smallSet {
+		// Nothing dropped or merged: the list resolves to set. New
+		// entries are not kept in lastList until a union holds them
+		// (refs > 0 above).
+		prev := s.lastList
+		s.lastList = append(prev[:0], set...)
+		if len(prev) > len(set) {
+			clear(prev[len(set):]) // what the old list held past the new one
+		}
 	}
 	return dst
 }
