@@ -427,7 +427,7 @@ func TestSameListAsLastTakesOnlyLiveEntries(t *testing.T) {
 	s, _ := newMockStore(t, WithGracePeriod(0))
 	a := newConn("a")
 	s.Identified(a, []protocol.ID{kad, ping})
-	s.ConnClosed(a) // no grace: kad and ping leave every union
+	s.ConnClosed(a)                                           // no grace: kad and ping leave every union
 	s.Identified(newConn("c"), []protocol.ID{kad, kad, ping}) // a duplicate: not the last list
 	checkConsistent(t, s)
 	s.Identified(newConn("d"), []protocol.ID{kad, ping})
