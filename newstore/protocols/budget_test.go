@@ -42,7 +42,7 @@ func checkConsistent(t *testing.T, s *Store) {
 		bytes := 0
 		want := map[handle]int32{}
 		for _, cs := range ps.conns {
-			assert.Same(t, cs, s.conns[cs.conn])
+			assert.Same(t, cs, ps.conn(cs.conn))
 			assert.Same(t, ps, cs.ps)
 			for _, h := range cs.set.list {
 				want[h]++
@@ -90,11 +90,6 @@ func checkConsistent(t *testing.T, s *Store) {
 	}
 	assert.Equal(t, retained, s.retainedCount)
 	assert.Equal(t, retainedBytes, s.retainedBytes)
-	conns := 0
-	for _, ps := range s.peers {
-		conns += len(ps.conns)
-	}
-	assert.Len(t, s.conns, conns)
 	assert.LessOrEqual(t, len(s.spare), s.maxPerConn)
 	for _, h := range s.spare {
 		assert.Zero(t, h.refs, "a spare entry is in no union")
@@ -326,7 +321,6 @@ func TestMemoryComesBackAfterChurn(t *testing.T) {
 	assert.Zero(t, s.retainedBytes)
 	assert.Zero(t, s.peakPeers, "the emptied peer map was rebuilt")
 	assert.Zero(t, s.peakTable, "the emptied table was rebuilt")
-	assert.Zero(t, s.peakConns, "the emptied connection map was rebuilt")
 	assert.Empty(t, s.removed, "the removals noted go with their peers")
 }
 

@@ -41,14 +41,14 @@ func (s *Store) stats() newstore.StoreStats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := newstore.StoreStats{Peers: len(s.peers)}
-	b := int64(len(s.conns))*(mapEntrySize+connStateSize) + int64(len(s.peers))*(mapEntrySize+peerStateSize)
+	b := int64(len(s.peers)) * (mapEntrySize + peerStateSize)
 	for _, removed := range s.removed {
 		b += mapEntrySize + int64(len(removed))*mapEntrySize
 	}
-	for _, cs := range s.conns {
-		b += setBytes(&cs.set)
-	}
 	for p, ps := range s.peers {
+		for _, cs := range ps.conns {
+			b += connStateSize + setBytes(&cs.set)
+		}
 		b += int64(len(p)) + int64(cap(ps.conns))*pointerSize
 		// A peer's union is its only connection's set until it is counted
 		// or retained: that one is counted with the connection.

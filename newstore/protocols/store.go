@@ -79,8 +79,11 @@ type Store struct {
 	maxRetainedBytesPerPeer int
 	maxRetainedBytes        int
 
-	mu    sync.RWMutex
-	conns map[network.Conn]*connState
+	mu sync.RWMutex
+	// peers holds every peer with live connections or a retained set. A
+	// connection is found through its peer (peerState.conn): no map of
+	// connections is kept, which would cost every identification and
+	// close two more map operations.
 	peers map[peer.ID]*peerState
 	// table interns the protocols and, once indexed, indexes the per-peer
 	// unions, so PeersSupporting does not scan every peer: for each
@@ -112,7 +115,7 @@ type Store struct {
 	// peak* are the most entries each map held since it was last rebuilt:
 	// Go maps never shrink, so the sweeper rebuilds one that has emptied
 	// out.
-	peakConns, peakPeers, peakTable, peakRemoved int
+	peakPeers, peakTable, peakRemoved int
 	// retained lists the peers kept after their last connection, in the
 	// order they lost it, which with one grace period is expiry order too.
 	// Entries go stale when the peer reconnects or is dropped; retainedCount
@@ -198,7 +201,6 @@ func New(opts ...Option) *Store {
 		maxBytesPerPeer:         DefaultMaxBytesPerPeer,
 		maxRetainedBytesPerPeer: DefaultMaxRetainedBytesPerPeer,
 		maxRetainedBytes:        DefaultMaxRetainedBytes,
-		conns:                   make(map[network.Conn]*connState),
 		peers:                   make(map[peer.ID]*peerState),
 		table:                   make(map[protocol.ID]*protoEntry),
 		removed:                 make(map[*peerState]map[protocol.ID]struct{}),
@@ -260,10 +262,10 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var buf [smallSet]handle
-	cs := s.conns[c]
+	ps := s.peers[p]
+	cs := ps.conn(c)
 	if cs == nil {
 		room := s.liveRoom(s.maxPerConn, s.maxBytesPerPeer)
-		ps := s.peers[p]
 		if ps != nil && len(ps.conns) > 0 {
 			room.bytes -= int(ps.bytes) // a retained set is replaced, live ones stay
 		}
@@ -273,7 +275,6 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 		return
 	}
 	// A later event on c: see above.
-	ps := cs.ps
 	if removed := s.removed[ps]; len(removed) > 0 {
 		kept := make([]protocol.ID, 0, len(ids)) // ids may be the caller's slice
 		for _, id := range ids {
@@ -322,8 +323,6 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, ps *peerState, set []ha
 		// memory behind for the connection's lifetime.
 		cs.set.list = make([]handle, 0, len(set))
 	}
-	s.conns[c] = cs
-	s.peakConns = max(s.peakConns, len(s.conns))
 	ps.conns = append(ps.conns, cs)
 	switch {
 	case len(ps.conns) == 1 && !ps.counted:
@@ -617,14 +616,14 @@ func (s *Store) noteRemovedLocked(ps *peerState, add, rm []handle) {
 // peer's set is retained for the grace period, within the retained budgets.
 // It costs time linear in c's set.
 func (s *Store) ConnClosed(c network.Conn) {
+	p := c.RemotePeer()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cs := s.conns[c]
+	ps := s.peers[p]
+	cs := ps.conn(c)
 	if cs == nil {
 		return
 	}
-	s.forgetConnLocked(cs)
-	ps := cs.ps
 	ps.conns = removeConn(ps.conns, cs)
 	if len(ps.conns) > 0 {
 		// ps is counted: a peer with two connections always is.
@@ -649,9 +648,19 @@ func (s *Store) ConnClosed(c network.Conn) {
 	s.retainLocked(ps)
 }
 
-// forgetConnLocked takes cs out of the connection map.
-func (s *Store) forgetConnLocked(cs *connState) {
-	delete(s.conns, cs.conn)
+// conn is ps's live connection c, nil if there is none (or no ps). The
+// scan is over the peer's own connections, a handful (the resource
+// manager's default allows 8), the same removeConn makes at a close.
+func (ps *peerState) conn(c network.Conn) *connState {
+	if ps == nil {
+		return nil
+	}
+	for _, cs := range ps.conns {
+		if cs.conn == c {
+			return cs
+		}
+	}
+	return nil
 }
 
 func removeConn(conns []*connState, cs *connState) []*connState {
@@ -753,18 +762,16 @@ func (s *Store) RemovePeer(p peer.ID) {
 	if ps == nil {
 		return
 	}
-	for _, cs := range ps.conns {
-		s.forgetConnLocked(cs)
-	}
 	s.dropPeerLocked(ps)
 }
 
 // ConnProtocols returns the protocols c's peer advertised on c, nil if c is
 // not a live identified connection.
 func (s *Store) ConnProtocols(c network.Conn) []protocol.ID {
+	p := c.RemotePeer()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	cs := s.conns[c]
+	cs := s.peers[p].conn(c)
 	if cs == nil {
 		return nil
 	}
@@ -773,9 +780,10 @@ func (s *Store) ConnProtocols(c network.Conn) []protocol.ID {
 
 // HasConn tells whether c is a live connection the store has a set for.
 func (s *Store) HasConn(c network.Conn) bool {
+	p := c.RemotePeer()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.conns[c] != nil
+	return s.peers[p].conn(c) != nil
 }
 
 // PeerProtocols returns the union of the protocols p advertised on its live
@@ -948,21 +956,23 @@ func (s *Store) sweep() {
 
 	// A Disconnected notification can be missed (a conn that closed while an
 	// attachment was being set up); closed conns must not live forever.
-	// One batch of connections per hold of the lock: the range goes on over
-	// the map between holds, as Go allows a map to change under a range (a
-	// connection removed meanwhile is not produced, one added may wait for
-	// the next sweep). Should the map be rebuilt meanwhile, the range ends
-	// on the old one, and ConnClosed ignores a conn the store has dropped.
+	// One batch of peers per hold of the lock: the range goes on over the
+	// map between holds, as Go allows a map to change under a range (a
+	// peer removed meanwhile is not produced, one added may wait for the
+	// next sweep). Should the map be rebuilt meanwhile, the range ends on
+	// the old one, and ConnClosed ignores a conn the store has dropped.
 	var closed []network.Conn
 	s.mu.RLock()
 	n := 0
-	for c := range s.conns {
+	for _, ps := range s.peers {
 		if n++; n%sweepBatch == 0 {
 			s.mu.RUnlock()
 			s.mu.RLock()
 		}
-		if c.IsClosed() {
-			closed = append(closed, c)
+		for _, cs := range ps.conns {
+			if cs.conn.IsClosed() {
+				closed = append(closed, cs.conn)
+			}
 		}
 	}
 	s.mu.RUnlock()
@@ -977,10 +987,6 @@ func (s *Store) sweep() {
 // entries, a quarter of the removals that made it due.
 func (s *Store) shrinkMapsLocked() {
 	const floor = 1024
-	if s.peakConns > floor && 4*len(s.conns) < s.peakConns {
-		s.conns = rebuilt(s.conns)
-		s.peakConns = len(s.conns)
-	}
 	if s.peakPeers > floor && 4*len(s.peers) < s.peakPeers {
 		s.peers = rebuilt(s.peers)
 		s.peakPeers = len(s.peers)
