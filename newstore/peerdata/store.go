@@ -197,6 +197,9 @@ func holdsInterface(t reflect.Type) bool {
 	case reflect.Interface:
 		return true
 	case reflect.Struct, reflect.Array:
+		if t.Size() == 0 {
+			return false // struct{} keys, the usual kind: no cache lookup
+		}
 	default:
 		return false
 	}
