@@ -638,9 +638,15 @@ func (s *Store) ConnClosed(c network.Conn) {
 	if cap(ps.conns) > 1 {
 		ps.conns = nil // a grown slice goes; the first slot is the peer's own
 	}
-	// The union may be cs.set, kept as the retained set: it must not keep
-	// the connection alive.
-	cs.conn = nil
+	if ps.union == &cs.set {
+		// cs.set is kept as the retained set: it must not keep the
+		// connection alive.
+		cs.conn = nil
+	} else {
+		// The union is the peer's own (counted); cs may live on inside
+		// its peer's allocation and must keep nothing.
+		*cs = connState{}
+	}
 	if s.grace <= 0 {
 		s.dropPeerLocked(ps)
 		return

@@ -441,4 +441,20 @@ func TestClosedConnectionsAreNotKeptAlive(t *testing.T) {
 	assert.Equal(t, []protocol.ID{kad}, s.PeerProtocols(peerA))
 	s.ConnClosed(second)
 	assert.Equal(t, []protocol.ID{kad}, s.PeerProtocols(peerA), "retained")
+
+	// The first connection closing last, after its peer counted a second
+	// one: what the retained budget cuts is let go too.
+	s, _ = newMockStore(t, WithMaxRetainedBytesPerPeer(len(kad)+EntryOverhead))
+	first, second = newConn(peerA), newConn(peerA)
+	cut := protocol.ID(strings.Clone("/cut/when/retained/1.0.0"))
+	s.Identified(first, []protocol.ID{kad, cut})
+	s.Identified(second, []protocol.ID{kad})
+	cutGone := weak.Make(unsafeData(cut))
+	s.ConnClosed(second)
+	s.ConnClosed(first)
+	cut = ""
+	runtime.GC()
+	runtime.GC()
+	assert.Nil(t, cutGone.Value(), "a protocol the retained budget cut is kept alive")
+	assert.Equal(t, []protocol.ID{kad}, s.PeerProtocols(peerA), "retained within its budget")
 }
