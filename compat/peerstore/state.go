@@ -115,6 +115,10 @@ type tracker struct {
 	// versionWritten is set once a view wrote an "AgentVersion" or a
 	// "ProtocolVersion"; likewise.
 	versionWritten atomic.Bool
+	// lastVersions holds the last versions value stored, boxed once (a
+	// *any): identify events come from the event goroutine and from
+	// reidentifyExisting's at once.
+	lastVersions atomic.Value
 }
 
 // version answers Get(p, key) for "AgentVersion" and "ProtocolVersion":
@@ -209,9 +213,17 @@ func (t *tracker) putVersions(p peer.ID, agent, protoVersion string) {
 		_ = t.data.Delete(p, versionsKey{})
 		return
 	}
+	// Peers running the same software send the same versions: they share
+	// one boxed value (a versions is never changed once stored).
+	box, _ := t.lastVersions.Load().(*any)
+	if box == nil || (*box).(versions) != v {
+		box = new(any)
+		*box = v
+		t.lastVersions.Store(box)
+	}
 	// Errors here are the store's caps: the versions are not worth more
 	// than what the caps allow.
-	_ = t.data.Put(p, versionsKey{}, v, t.grace)
+	_ = t.data.Put(p, versionsKey{}, *box, t.grace)
 }
 
 func (t *tracker) close() {
