@@ -241,7 +241,10 @@ func TestRandomEventsKeepCountsAndIndexInStep(t *testing.T) {
 	var lists [][]protocol.ID
 	list := func() []protocol.ID {
 		if len(lists) > 0 && rng.IntN(2) == 0 {
-			old := lists[rng.IntN(len(lists))]
+			old := lists[len(lists)-1] // as the last peer sent it: shared
+			if rng.IntN(2) == 0 {
+				old = lists[rng.IntN(len(lists))]
+			}
 			out := make([]protocol.ID, len(old))
 			for i, id := range old {
 				out[i] = protocol.ID(strings.Clone(string(id)))
@@ -434,4 +437,60 @@ func TestSameListAsLastTakesOnlyLiveEntries(t *testing.T) {
 	}
 	checkConsistent(t, s)
 	assert.Len(t, s.PeersSupporting(ping), 5)
+}
+
+func TestPeersSendingTheSameListShareItUntilOneChanges(t *testing.T) {
+	// Peers that send the list the last peer sent share one list: a change
+	// to one peer's (a push, a second connection, a close, a retained cut)
+	// must leave the others' as they were.
+	for _, indexed := range []bool{false, true} {
+		t.Run(fmt.Sprint("indexed=", indexed), func(t *testing.T) {
+			s, mock := newMockStore(t, WithGracePeriod(time.Minute), WithSweepInterval(time.Hour),
+				WithMaxRetainedBytesPerPeer(len(kad)+EntryOverhead))
+			if indexed {
+				_ = s.PeersSupporting(kad)
+			}
+			same := func() []protocol.ID {
+				return []protocol.ID{protocol.ID(strings.Clone(string(kad))), protocol.ID(strings.Clone(string(ping)))}
+			}
+			c1, c2, c3 := newConn("p1"), newConn("p2"), newConn("p3")
+			s.Identified(c1, same())
+			s.Identified(c2, same())
+			s.Identified(c3, same())
+			s.mu.RLock()
+			assert.True(t, s.peers["p2"].sharedList && s.peers["p3"].sharedList, "the same list is shared")
+			s.mu.RUnlock()
+			checkConsistent(t, s)
+
+			s.Updated("p1", []protocol.ID{gossip}, []protocol.ID{ping})
+			checkConsistent(t, s)
+			s.Updated("p2", nil, []protocol.ID{kad})
+			checkConsistent(t, s)
+			assert.ElementsMatch(t, []protocol.ID{kad, gossip}, s.PeerProtocols("p1"))
+			assert.ElementsMatch(t, []protocol.ID{ping}, s.PeerProtocols("p2"))
+			assert.ElementsMatch(t, []protocol.ID{kad, ping}, s.PeerProtocols("p3"), "untouched by the others' pushes")
+
+			c3b := newConn("p3")
+			s.Identified(c3b, []protocol.ID{gossip}) // p3 counts now
+			s.Identified(newConn("p4"), same())
+			checkConsistent(t, s)
+			s.ConnClosed(c3)
+			checkConsistent(t, s)
+			assert.ElementsMatch(t, []protocol.ID{gossip}, s.PeerProtocols("p3"))
+			s.ConnClosed(c3b)
+			c4 := newConn("p5")
+			s.Identified(c4, same())
+			s.ConnClosed(c4) // retained, cut to kad by the retained budget
+			checkConsistent(t, s)
+			assert.Equal(t, []protocol.ID{kad}, s.PeerProtocols("p5"))
+			assert.ElementsMatch(t, []protocol.ID{kad, ping}, s.PeerProtocols("p4"), "untouched by the cut")
+			s.Identified(newConn("p5"), same()) // replaces the retained set
+			s.RemovePeer("p4")
+			checkConsistent(t, s)
+			assert.ElementsMatch(t, []protocol.ID{kad, ping}, s.PeerProtocols("p5"))
+			mock.Add(time.Minute)
+			s.sweep()
+			checkConsistent(t, s)
+		})
+	}
 }

@@ -107,6 +107,9 @@ type Store struct {
 	// lastList is the last identification's list as resolveListLocked
 	// resolved it (at most smallSet handles); the sweeper lets it go.
 	lastList []handle
+	// lastShared is lastList for unions to share (sharedLastLocked), nil
+	// until one does.
+	lastShared []handle
 	// removed holds, per peer, what identify pushes removed and did not add
 	// again, so that a late identification event cannot bring it back (see
 	// Identified); at most maxPerConn per peer, all forgotten when full. It
@@ -171,6 +174,9 @@ type peerState struct {
 	// budget options keep it within int32.
 	bytes   int32
 	counted bool
+	// sharedList tells that the union's list is one other peers' unions
+	// use too (sharedSetLocked): it is copied before it changes.
+	sharedList bool
 }
 
 // peerWithConn is a peer allocated with its first connection and the
@@ -269,8 +275,8 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 		if ps != nil && len(ps.conns) > 0 {
 			room.bytes -= int(ps.bytes) // a retained set is replaced, live ones stay
 		}
-		set := s.resolveListLocked(buf[:0], ids, &room)
-		s.addConnLocked(c, p, ps, set)
+		set, same := s.resolveListLocked(buf[:0], ids, &room)
+		s.addConnLocked(c, p, ps, set, same)
 		s.recycleLocked(set, lookup{})
 		return
 	}
@@ -286,7 +292,7 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	}
 	// The new set replaces cs's: it may take cs's room.
 	room := s.liveRoom(s.maxPerConn, s.maxBytesPerPeer-int(ps.bytes)+setCost(cs.set.list))
-	set := s.resolveListLocked(buf[:0], ids, &room)
+	set, _ := s.resolveListLocked(buf[:0], ids, &room)
 	next := makeLookup(set)
 	// From the end: removeAt moves the last entry, one already kept, into
 	// the slot it frees.
@@ -303,7 +309,11 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 
 // addConnLocked starts c's set, and p's state (ps, nil if p has none yet)
 // if c is its first connection. set holds no duplicates.
-func (s *Store) addConnLocked(c network.Conn, p peer.ID, ps *peerState, set []handle) {
+//
+// same tells that set is the last list resolved (see resolveListLocked):
+// a first connection whose set is within bounds then shares its list with
+// the other peers that sent the same.
+func (s *Store) addConnLocked(c network.Conn, p peer.ID, ps *peerState, set []handle, same bool) {
 	var cs *connState
 	if ps == nil {
 		ps, cs = newPeerWithConn(p)
@@ -318,18 +328,24 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, ps *peerState, set []ha
 		cs = new(connState)
 	}
 	cs.conn, cs.ps = c, ps
+	ps.conns = append(ps.conns, cs)
+	first := len(ps.conns) == 1 && !ps.counted
+	if len(set) > 0 && s.indexed && first {
+		cs.set.pos = make([]int32, 0, len(set))
+	}
+	if first && same && len(set) <= s.maxPerConn && setCost(set) <= s.maxBytesPerPeer {
+		ps.union = &cs.set
+		s.sharedSetLocked(ps, set)
+		return
+	}
 	if len(set) > 0 {
 		// Sized once: appending one by one would leave up to twice the
 		// memory behind for the connection's lifetime.
 		cs.set.list = make([]handle, 0, len(set))
 	}
-	ps.conns = append(ps.conns, cs)
 	switch {
-	case len(ps.conns) == 1 && !ps.counted:
+	case first:
 		ps.union = &cs.set
-		if len(set) > 0 && s.indexed {
-			cs.set.pos = make([]int32, 0, len(set))
-		}
 		s.firstSetLocked(ps, set)
 		return
 	case !ps.counted:
@@ -370,6 +386,23 @@ func (s *Store) firstSetLocked(ps *peerState, set []handle) {
 	s.peakTable = max(s.peakTable, len(s.table))
 	if len(u.list) > smallSet {
 		u.index()
+	}
+}
+
+// sharedSetLocked is firstSetLocked for a set that is lastList, within
+// the peer's bounds: the union takes the shared copy of the list instead
+// of a list of its own, and copies it only if it ever changes (ownList).
+func (s *Store) sharedSetLocked(ps *peerState, set []handle) {
+	u := ps.union
+	u.list = s.sharedLastLocked()
+	ps.sharedList = true
+	for _, h := range set {
+		ps.bytes += int32(entryCost(h))
+		if s.indexed {
+			u.pos = append(u.pos, int32(h.supporters()))
+			h.addSupporter(ps)
+		}
+		h.refs++ // > 0 already: resolveListLocked takes only live entries
 	}
 }
 
@@ -436,6 +469,7 @@ func (s *Store) connRemoveAtLocked(cs *connState, i int) {
 
 // unionAddLocked adds h, which it lacks, to ps's union and to the index.
 func (s *Store) unionAddLocked(ps *peerState, h handle) {
+	ps.ownList()
 	u := ps.union
 	u.add(h)
 	if s.indexed {
@@ -454,6 +488,7 @@ func (s *Store) unionAddLocked(ps *peerState, h handle) {
 // unionRemoveAtLocked removes the entry at slot i of ps's union, and ps
 // from the index.
 func (s *Store) unionRemoveAtLocked(ps *peerState, i int) {
+	ps.ownList()
 	u := ps.union
 	h := u.list[i]
 	if s.indexed {
@@ -495,10 +530,23 @@ func (s *Store) indexLocked() {
 
 // clearUnionLocked empties ps's union and takes ps out of the index.
 func (s *Store) clearUnionLocked(ps *peerState) {
-	if ps.union == nil {
+	u := ps.union
+	if u == nil {
 		return
 	}
-	for i := len(ps.union.list) - 1; i >= 0; i-- {
+	if ps.sharedList {
+		// Nothing is written into a list other peers use: it is let go.
+		for i, h := range u.list {
+			if s.indexed {
+				s.unindexLocked(h, u.pos[i])
+			}
+			if h.refs--; h.refs == 0 {
+				delete(s.table, h.id)
+			}
+		}
+		u.list, u.pos, ps.sharedList = nil, nil, false
+	}
+	for i := len(u.list) - 1; i >= 0; i-- {
 		s.unionRemoveAtLocked(ps, i)
 	}
 	ps.union, ps.counted, ps.bytes = nil, false, 0
@@ -957,7 +1005,7 @@ func (s *Store) sweep() {
 	}
 	s.shrinkMapsLocked()
 	s.spare = nil
-	s.lastList = nil
+	s.lastList, s.lastShared = nil, nil
 	s.mu.Unlock()
 
 	// A Disconnected notification can be missed (a conn that closed while an
@@ -1145,7 +1193,7 @@ func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, room *newRoom) []
 // that run the same software advertise the same list in the same order, so
 // the last list resolved is kept (lastList): a list equal to it, entry by
 // entry, takes its handles without a table lookup for each protocol.
-func (s *Store) resolveListLocked(dst []handle, ids []protocol.ID, room *newRoom) []handle {
+func (s *Store) resolveListLocked(dst []handle, ids []protocol.ID, room *newRoom) ([]handle, bool) {
 	if last := s.lastList; len(last) == len(ids) && len(ids) > 0 {
 		same := true
 		for i, h := range last {
@@ -1156,7 +1204,7 @@ func (s *Store) resolveListLocked(dst []handle, ids []protocol.ID, room *newRoom
 			}
 		}
 		if same {
-			return append(dst, last...)
+			return append(dst, last...), true
 		}
 	}
 	start := len(dst)
@@ -1170,8 +1218,28 @@ func (s *Store) resolveListLocked(dst []handle, ids []protocol.ID, room *newRoom
 		if len(prev) > len(set) {
 			clear(prev[len(set):]) // what the old list held past the new one
 		}
+		s.lastShared = nil
 	}
-	return dst
+	return dst, false
+}
+
+// sharedLastLocked is lastList as a list unions may share: its capacity is
+// its length, so that an append to it makes a copy.
+func (s *Store) sharedLastLocked() []handle {
+	if s.lastShared == nil {
+		s.lastShared = make([]handle, len(s.lastList))
+		copy(s.lastShared, s.lastList)
+	}
+	return s.lastShared
+}
+
+// ownList gives ps's union a list of its own before it changes (see
+// peerState.sharedList).
+func (ps *peerState) ownList() {
+	if ps.sharedList {
+		ps.union.list = slices.Clone(ps.union.list)
+		ps.sharedList = false
+	}
 }
 
 // setCost is what the entries of set are charged.
