@@ -3,6 +3,7 @@ package protocols
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,8 +85,11 @@ func checkConsistent(t *testing.T, s *Store) {
 			}
 			assert.Same(t, h, s.table[h.id], "set entry not interned")
 		}
-		if !s.indexed {
+		if !s.indexing {
 			assert.Nil(t, ps.union.pos, "no index slots before the index is built")
+		}
+		if s.indexed {
+			assert.True(t, ps.indexed, "peer %s left out of the index", ps.id)
 		}
 	}
 	assert.Equal(t, retained, s.retainedCount)
@@ -492,5 +496,44 @@ func TestPeersSendingTheSameListShareItUntilOneChanges(t *testing.T) {
 			s.sweep()
 			checkConsistent(t, s)
 		})
+	}
+}
+
+func TestIndexBuiltWhileEventsGoOn(t *testing.T) {
+	// The first PeersSupporting builds the index in batches, letting events
+	// in between: peers that come, go and change meanwhile end up in it as
+	// their sets are.
+	s, mock := newMockStore(t, WithGracePeriod(time.Minute), WithSweepInterval(time.Hour))
+	var conns []*fakeConn
+	for i := range 8 * sweepBatch {
+		c := newConn(peer.ID(fmt.Sprint("before", i)))
+		conns = append(conns, c)
+		s.Identified(c, []protocol.ID{kad, ping})
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 4 * sweepBatch {
+			c := newConn(peer.ID(fmt.Sprint("during", i)))
+			s.Identified(c, []protocol.ID{kad, gossip})
+			s.ConnClosed(conns[i])
+			s.Updated(peer.ID(fmt.Sprint("before", len(conns)-1-i)), []protocol.ID{gossip}, []protocol.ID{kad})
+			if i%sweepBatch == 0 {
+				mock.Add(time.Minute)
+				s.sweep()
+			}
+		}
+	}()
+	_ = s.PeersSupporting(kad)
+	<-done
+	checkConsistent(t, s)
+	for _, proto := range []protocol.ID{kad, ping, gossip} {
+		want := 0
+		for _, p := range s.Peers() {
+			if slices.Contains(s.PeerProtocols(p), proto) {
+				want++
+			}
+		}
+		assert.Len(t, s.PeersSupporting(proto), want, "supporters of %s", proto)
 	}
 }

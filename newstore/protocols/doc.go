@@ -72,11 +72,12 @@
 // whose set then changes. PeersSupporting reads an index of the peers per
 // protocol, kept in step at O(1) per change; it grows by chunks, so a
 // protocol every peer speaks never copies its list. The index is built by
-// the first PeersSupporting, in one pass over the peers under the write
-// lock, and kept from then on: until then no event pays for it (about a
-// fifth of an identification's time and of a connected peer's memory), and a
-// store nobody asks, such as compat/peerstore's (the legacy Peerstore has no
-// such question), never builds it.
+// the first PeersSupporting, in one pass over the peers that holds the lock
+// for a batch of them at a time (events go on in between), and kept from
+// then on: until then no event pays for it (about a fifth of an
+// identification's time and of a connected peer's memory), and a store
+// nobody asks, such as compat/peerstore's (the legacy Peerstore has no such
+// question), never builds it.
 //
 // Memory comes back: an interned string leaves the table the moment no set
 // holds it, a set or index slice that lost most of its entries is copied to a

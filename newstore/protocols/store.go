@@ -91,13 +91,18 @@ type Store struct {
 	// appending costs far less than inserting into a large hash table, and
 	// the union's pos makes removal O(1).
 	table map[protocol.ID]*protoEntry
-	// indexed is set by the first PeersSupporting, which builds the index
-	// in one pass over the peers; from then on every change keeps it in
-	// step. Until then no event pays for it: the index is a fifth of what
-	// an identification costs, in time and in memory per peer, and a store
-	// may never be asked (compat/peerstore's is not: the legacy Peerstore
-	// has no such question).
-	indexed bool
+	// indexing is set when the first PeersSupporting starts building the
+	// index, indexed once it is built: from then on every change keeps it
+	// in step. Until then no event pays for it: the index is a fifth of
+	// what an identification costs, in time and in memory per peer, and a
+	// store may never be asked (compat/peerstore's is not: the legacy
+	// Peerstore has no such question). The build goes over the peers in
+	// batches (see buildIndex); a peer is in the index once its
+	// peerState.indexed is set, which every peer created while indexing
+	// is from the start.
+	indexing, indexed bool
+	// indexMu serialises builds of the index.
+	indexMu sync.Mutex
 	// spare are entries an event created for protocols no set took (left
 	// out for a bound), kept for the next event's new protocols: a peer
 	// over its budget sends a thousand at a time, all dropped, and
@@ -177,6 +182,9 @@ type peerState struct {
 	// sharedList tells that the union's list is one other peers' unions
 	// use too (sharedSetLocked): it is copied before it changes.
 	sharedList bool
+	// indexed tells that ps is in the supporting index (see
+	// Store.indexing).
+	indexed bool
 }
 
 // peerWithConn is a peer allocated with its first connection and the
@@ -317,6 +325,7 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, ps *peerState, set []ha
 	var cs *connState
 	if ps == nil {
 		ps, cs = newPeerWithConn(p)
+		ps.indexed = s.indexing
 		s.peers[p] = ps
 		s.peakPeers = max(s.peakPeers, len(s.peers))
 	} else {
@@ -330,7 +339,7 @@ func (s *Store) addConnLocked(c network.Conn, p peer.ID, ps *peerState, set []ha
 	cs.conn, cs.ps = c, ps
 	ps.conns = append(ps.conns, cs)
 	first := len(ps.conns) == 1 && !ps.counted
-	if len(set) > 0 && s.indexed && first {
+	if len(set) > 0 && ps.indexed && first {
 		cs.set.pos = make([]int32, 0, len(set))
 	}
 	if first && same && len(set) <= s.maxPerConn && setCost(set) <= s.maxBytesPerPeer {
@@ -375,7 +384,7 @@ func (s *Store) firstSetLocked(ps *peerState, set []handle) {
 		}
 		ps.bytes += int32(cost)
 		u.list = append(u.list, h)
-		if s.indexed {
+		if ps.indexed {
 			u.pos = append(u.pos, int32(h.supporters()))
 			h.addSupporter(ps)
 		}
@@ -398,7 +407,7 @@ func (s *Store) sharedSetLocked(ps *peerState, set []handle) {
 	ps.sharedList = true
 	for _, h := range set {
 		ps.bytes += int32(entryCost(h))
-		if s.indexed {
+		if ps.indexed {
 			u.pos = append(u.pos, int32(h.supporters()))
 			h.addSupporter(ps)
 		}
@@ -472,7 +481,7 @@ func (s *Store) unionAddLocked(ps *peerState, h handle) {
 	ps.ownList()
 	u := ps.union
 	u.add(h)
-	if s.indexed {
+	if ps.indexed {
 		u.pos = append(u.pos, int32(h.supporters()))
 		h.addSupporter(ps)
 	}
@@ -491,7 +500,7 @@ func (s *Store) unionRemoveAtLocked(ps *peerState, i int) {
 	ps.ownList()
 	u := ps.union
 	h := u.list[i]
-	if s.indexed {
+	if ps.indexed {
 		s.unindexLocked(h, u.pos[i])
 	}
 	u.removeAt(i)
@@ -511,21 +520,48 @@ func (s *Store) unindexLocked(h handle, i int32) {
 	h.removeLastSupporter()
 }
 
-// indexLocked builds the supporting index, which no event kept before: one
-// pass over every union.
-func (s *Store) indexLocked() {
+// buildIndex builds the supporting index, which no event kept before: one
+// pass over the peers, a batch of them per hold of the lock, as the
+// sweeper goes, so that events wait no longer than a batch. Peers created
+// meanwhile are indexed from the start (Store.indexing); the range goes on
+// over the map between holds, as Go allows a map to change under a range
+// (a peer removed meanwhile is not produced; should the map be rebuilt, the
+// range ends on the old one, which held every peer not indexed).
+func (s *Store) buildIndex() {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.indexed {
+		return
+	}
+	s.indexing = true
+	n := 0
 	for _, ps := range s.peers {
-		u := ps.union
-		if u == nil || len(u.list) == 0 {
-			continue
+		if n++; n%sweepBatch == 0 {
+			s.mu.Unlock()
+			s.mu.Lock()
 		}
-		u.pos = make([]int32, len(u.list))
-		for i, h := range u.list {
-			u.pos[i] = int32(h.supporters())
-			h.addSupporter(ps)
-		}
+		s.indexPeerLocked(ps)
 	}
 	s.indexed = true
+}
+
+// indexPeerLocked puts ps, not indexed yet, in the index.
+func (s *Store) indexPeerLocked(ps *peerState) {
+	if ps.indexed {
+		return
+	}
+	ps.indexed = true
+	u := ps.union
+	if u == nil || len(u.list) == 0 {
+		return
+	}
+	u.pos = make([]int32, len(u.list))
+	for i, h := range u.list {
+		u.pos[i] = int32(h.supporters())
+		h.addSupporter(ps)
+	}
 }
 
 // clearUnionLocked empties ps's union and takes ps out of the index.
@@ -537,7 +573,7 @@ func (s *Store) clearUnionLocked(ps *peerState) {
 	if ps.sharedList {
 		// Nothing is written into a list other peers use: it is let go.
 		for i, h := range u.list {
-			if s.indexed {
+			if ps.indexed {
 				s.unindexLocked(h, u.pos[i])
 			}
 			if h.refs--; h.refs == 0 {
@@ -893,18 +929,14 @@ func (s *Store) FirstSupported(p peer.ID, protos ...protocol.ID) protocol.ID {
 
 // PeersSupporting returns the peers whose set (see PeerProtocols) includes
 // proto. The first call builds the supporting index (see the package doc),
-// in time linear in every set the store holds; later calls cost the
-// protocol's peers.
+// in time linear in every set the store holds, in batches that let events
+// in; later calls cost the protocol's peers.
 func (s *Store) PeersSupporting(proto protocol.ID) []peer.ID {
 	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.RLock()
 	if !s.indexed {
 		s.mu.RUnlock()
-		s.mu.Lock()
-		if !s.indexed {
-			s.indexLocked()
-		}
-		s.mu.Unlock()
+		s.buildIndex()
 		s.mu.RLock()
 	}
 	defer s.mu.RUnlock()
