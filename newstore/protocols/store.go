@@ -701,6 +701,9 @@ func (s *Store) noteRemovedLocked(ps *peerState, add, rm []handle) {
 // It costs time linear in c's set.
 func (s *Store) ConnClosed(c network.Conn) {
 	p := c.RemotePeer()
+	// Read before the lock, which events on the peer's other connections
+	// and identifications wait for.
+	until := s.sweeper.Clock.Now().Add(s.grace).UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
@@ -735,7 +738,7 @@ func (s *Store) ConnClosed(c network.Conn) {
 		s.dropPeerLocked(ps)
 		return
 	}
-	s.retainLocked(ps)
+	s.retainLocked(ps, until)
 }
 
 // conn is ps's live connection c, nil if there is none (or no ps). The
@@ -765,9 +768,10 @@ func removeConn(conns []*connState, cs *connState) []*connState {
 }
 
 // retainLocked keeps ps's union, which lost its last connection, for the
-// grace period: cut to the per-peer retained budget, stripped of what only
-// live connections need, and within the budgets of all retained peers.
-func (s *Store) retainLocked(ps *peerState) {
+// grace period (until, UnixNano): cut to the per-peer retained budget,
+// stripped of what only live connections need, and within the budgets of
+// all retained peers.
+func (s *Store) retainLocked(ps *peerState, until int64) {
 	// The last connection's set (in a connState nothing else refers to any
 	// more), or the counted union: kept where it is, not copied.
 	u := ps.union
@@ -796,7 +800,6 @@ func (s *Store) retainLocked(ps *peerState) {
 		u.compact()
 	}
 	ps.bytes = int32(bytes)
-	until := s.sweeper.Clock.Now().Add(s.grace).UnixNano()
 	ps.retainedUntil = until
 	s.retained = append(s.retained, retainedRef{ps: ps, until: until})
 	s.retainedCount++
