@@ -215,16 +215,16 @@ func TestHostileIdentifyIsBounded(t *testing.T) {
 		tr.consume(hostileEvent(c, fmt.Sprint(i)))
 	}
 
-	_, err := tr.data.Get(hostile.peer, metaKey("AgentVersion"))
-	require.Error(t, err, "a 7.9 KB agent version is not kept")
-	v, err := tr.data.Get(hostile.peer, metaKey("ProtocolVersion"))
-	require.NoError(t, err, "the honest part of the same identify is")
+	_, ok := tr.version(hostile.peer, "AgentVersion")
+	require.False(t, ok, "a 7.9 KB agent version is not kept")
+	v, ok := tr.version(hostile.peer, "ProtocolVersion")
+	require.True(t, ok, "the honest part of the same identify is")
 	assert.Equal(t, "ipfs/0.1.0", v)
 	assert.Equal(t, uint64(8), tr.droppedVersions.Load())
 	assert.Positive(t, tr.protos.Dropped(), "protocols over the peer's budget are counted")
 	assert.Len(t, tr.protos.PeerProtocols(honest.peer), len(benchProtocols), "the honest peer keeps everything")
-	v, err = tr.data.Get(honest.peer, metaKey("AgentVersion"))
-	require.NoError(t, err)
+	v, ok = tr.version(honest.peer, "AgentVersion")
+	require.True(t, ok)
 	assert.Equal(t, "kubo/0.30.0/", v)
 }
 

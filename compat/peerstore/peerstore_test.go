@@ -111,11 +111,11 @@ func TestLateIdentifyEventAfterDisconnect(t *testing.T) {
 
 	mock.Add(59 * time.Second)
 	tr.consume(identifiedEvent(c)) // a push's event, handled late
-	_, err := tr.data.Get(c.peer, metaKey("AgentVersion"))
-	require.NoError(t, err, "kept within the grace period")
+	_, ok := tr.version(c.peer, "AgentVersion")
+	require.True(t, ok, "kept within the grace period")
 	mock.Add(time.Second)
-	_, err = tr.data.Get(c.peer, metaKey("AgentVersion"))
-	require.Error(t, err, "gone after the grace period of the disconnect")
+	_, ok = tr.version(c.peer, "AgentVersion")
+	require.False(t, ok, "gone after the grace period of the disconnect")
 	assert.Empty(t, tr.protos.PeerProtocols(c.peer))
 }
 
@@ -246,4 +246,37 @@ func contains(list []protocol.ID, p protocol.ID) bool {
 		}
 	}
 	return false
+}
+
+// identify's agent and protocol version are one value in the state; a
+// version written through a view is the answer until the next
+// identification replaces it, as identify overwrites a legacy store's.
+func TestIdentifyReplacesAVersionAViewWrote(t *testing.T) {
+	h := newHost(t, hostConfig{Minimal: true})
+	ps := New(h)
+	st := ps.(*certifiedView).state
+	c := makeConns(1, 0)[0]
+	st.consume(event.EvtPeerConnectednessChanged{Peer: c.peer, Connectedness: network.Connected})
+	st.consume(identifiedEvent(c))
+	for key, want := range map[string]string{"AgentVersion": "kubo/0.30.0/", "ProtocolVersion": "ipfs/0.1.0"} {
+		got, ok := st.version(c.peer, key)
+		require.True(t, ok, key)
+		assert.Equal(t, want, got)
+	}
+
+	require.NoError(t, ps.Put(c.peer, "AgentVersion", "written/1.0"))
+	got, ok := st.version(c.peer, "AgentVersion")
+	require.True(t, ok)
+	assert.Equal(t, "written/1.0", got, "the last write is the answer")
+	got, _ = st.version(c.peer, "ProtocolVersion")
+	assert.Equal(t, "ipfs/0.1.0", got, "the other version is untouched")
+
+	ev := identifiedEvent(c)
+	ev.AgentVersion = "kubo/0.31.0/"
+	st.consume(ev)
+	got, _ = st.version(c.peer, "AgentVersion")
+	assert.Equal(t, "kubo/0.31.0/", got, "the next identification replaces what the view wrote")
+	v, err := ps.Get(c.peer, "ProtocolVersion")
+	require.NoError(t, err)
+	assert.Equal(t, "ipfs/0.1.0", v)
 }

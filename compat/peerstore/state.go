@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	ic "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/event"
@@ -51,6 +52,36 @@ const (
 // data store.
 type metaKey string
 
+// versionsKey holds what the last identification said of the peer's agent
+// and protocol version: one value for both, so an identification writes the
+// peer data store once, not twice.
+type versionsKey struct{}
+
+// versions is versionsKey's value. A version longer than maxVersionBytes is
+// not kept (has* false): Get answers ErrNotFound for it, as for one never
+// sent.
+type versions struct {
+	agent, protocol       string
+	hasAgent, hasProtocol bool
+}
+
+// PeerDataSize charges the strings too (peerdata.Sizer): the byte budgets
+// would see only the struct's size.
+func (v versions) PeerDataSize() int {
+	return int(unsafe.Sizeof(v)) + len(v.agent) + len(v.protocol)
+}
+
+// get answers Get for "AgentVersion" and "ProtocolVersion".
+func (v versions) get(key string) (string, bool) {
+	switch key {
+	case "AgentVersion":
+		return v.agent, v.hasAgent
+	case "ProtocolVersion":
+		return v.protocol, v.hasProtocol
+	}
+	return "", false
+}
+
 // protocolsOverrideKey holds the protocol set written through a view
 // (Add/Set/RemoveProtocols); the next identify event for the peer replaces it,
 // as identify's SetProtocols replaces a legacy store's set.
@@ -81,6 +112,30 @@ type tracker struct {
 	// protocolsOverrideKey); until then an identification has no such set
 	// to drop, and skips the store call that would look for one.
 	overridden atomic.Bool
+	// versionWritten is set once a view wrote an "AgentVersion" or a
+	// "ProtocolVersion"; likewise.
+	versionWritten atomic.Bool
+	// lastVersions holds the last versions value stored, boxed once (a
+	// *any): identify events come from the event goroutine and from
+	// reidentifyExisting's at once.
+	lastVersions atomic.Value
+}
+
+// version answers Get(p, key) for "AgentVersion" and "ProtocolVersion":
+// the value a view wrote last, which the next identification replaces, or
+// the one identify gave.
+func (t *tracker) version(p peer.ID, key string) (any, bool) {
+	if t.versionWritten.Load() {
+		if v, err := t.data.Get(p, metaKey(key)); err == nil {
+			return v, true
+		}
+	}
+	if v, err := t.data.Get(p, versionsKey{}); err == nil {
+		if s, ok := v.(versions).get(key); ok {
+			return s, true
+		}
+	}
+	return nil, false
 }
 
 // dropOverride forgets the protocol set views wrote for p, which an
@@ -127,26 +182,48 @@ func (t *tracker) identified(c network.Conn, p peer.ID, protos []protocol.ID, ag
 		return
 	}
 	t.dropOverride(p)
-	// Errors here are the store's caps: an agent version is not worth more
-	// than what the caps allow.
-	t.putVersion(p, metaKey("AgentVersion"), agent)
-	t.putVersion(p, metaKey("ProtocolVersion"), protoVersion)
+	t.putVersions(p, agent, protoVersion)
 	// Last: a reader takes a known connection as an event fully handled
 	// (see hasUnseenConn), so the data must be in place first.
 	t.protos.Identified(c, protos)
 }
 
-// putVersion keeps an agent or protocol version within maxVersionBytes; a
-// longer one drops what the peer sent before, which it no longer claims.
-// key is an interface already: a constant converted at the call costs no
-// allocation, a metaKey converted here would cost one per peer and key.
-func (t *tracker) putVersion(p peer.ID, key any, v string) {
-	if len(v) > maxVersionBytes {
+// putVersions keeps the agent and protocol version, each within
+// maxVersionBytes; a longer one drops what the peer sent before, which it
+// no longer claims. What a view wrote for either goes: identify replaces
+// it, as it overwrites a legacy store's.
+func (t *tracker) putVersions(p peer.ID, agent, protoVersion string) {
+	if t.versionWritten.Load() {
+		_ = t.data.Delete(p, metaKey("AgentVersion"))
+		_ = t.data.Delete(p, metaKey("ProtocolVersion"))
+	}
+	v := versions{
+		agent: agent, hasAgent: len(agent) <= maxVersionBytes,
+		protocol: protoVersion, hasProtocol: len(protoVersion) <= maxVersionBytes,
+	}
+	if !v.hasAgent {
+		v.agent = ""
 		t.droppedVersions.Add(1)
-		_ = t.data.Delete(p, key)
+	}
+	if !v.hasProtocol {
+		v.protocol = ""
+		t.droppedVersions.Add(1)
+	}
+	if !v.hasAgent && !v.hasProtocol {
+		_ = t.data.Delete(p, versionsKey{})
 		return
 	}
-	_ = t.data.Put(p, key, v, t.grace)
+	// Peers running the same software send the same versions: they share
+	// one boxed value (a versions is never changed once stored).
+	box, _ := t.lastVersions.Load().(*any)
+	if box == nil || (*box).(versions) != v {
+		box = new(any)
+		*box = v
+		t.lastVersions.Store(box)
+	}
+	// Errors here are the store's caps: the versions are not worth more
+	// than what the caps allow.
+	_ = t.data.Put(p, versionsKey{}, *box, t.grace)
 }
 
 func (t *tracker) close() {

@@ -133,12 +133,18 @@ func (v *view) Get(p peer.ID, key string) (any, error) {
 	if val, err := v.legacy.Get(p, key); err == nil {
 		return val, nil
 	}
-	if val, err := v.state.data.Get(p, metaKey(key)); err == nil {
+	if key != "AgentVersion" && key != "ProtocolVersion" {
+		if val, err := v.state.data.Get(p, metaKey(key)); err == nil {
+			return val, nil
+		}
+		return nil, peerstore.ErrNotFound
+	}
+	if val, ok := v.state.version(p, key); ok {
 		return val, nil
 	}
-	if (key == "AgentVersion" || key == "ProtocolVersion") && v.state.hasUnseenConn(p) {
+	if v.state.hasUnseenConn(p) {
 		v.state.catchUp()
-		if val, err := v.state.data.Get(p, metaKey(key)); err == nil {
+		if val, ok := v.state.version(p, key); ok {
 			return val, nil
 		}
 	}
@@ -149,6 +155,11 @@ func (v *view) Get(p peer.ID, key string) (any, error) {
 // the grace period after p's last connection closed (from now if p is not
 // connected).
 func (v *view) Put(p peer.ID, key string, val any) error {
+	if key == "AgentVersion" || key == "ProtocolVersion" {
+		// Before the write: an identification handled meanwhile must
+		// see the flag and drop what this writes (see putVersions).
+		v.state.versionWritten.Store(true)
+	}
 	var errs []error
 	if err := v.state.data.Put(p, metaKey(key), val, v.state.grace); err != nil {
 		errs = append(errs, fmt.Errorf("compat/peerstore: put %q for %s: %w", key, p, err))

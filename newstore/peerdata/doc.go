@@ -50,8 +50,9 @@
 // (WithSweepIntervalFor), so they are gone by grace + grace/2 at the latest.
 //
 // Bounds are in bytes too. Each value is charged the size of its key and
-// its own (a string or byte slice by its length, anything else by its
-// type's size: memory a pointer leads to is the caller's to bound) plus
+// its own (a string or byte slice by its length, a Sizer by what it says,
+// anything else by its type's size: memory a pointer leads to is the
+// caller's to bound) plus
 // EntryOverhead. A peer's values may take DefaultMaxBytesPerPeer
 // (WithMaxBytesPerPeer); a Put past it is ErrTooManyBytes and changes
 // nothing. The values of all disconnected peers together may take

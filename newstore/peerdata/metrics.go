@@ -25,7 +25,7 @@ func (s *Store) stopTracking() {
 }
 
 const (
-	peerStateSize = int64(unsafe.Sizeof(peerState{}))
+	peerStateSize = int64(unsafe.Sizeof(peerWithRoom{}))
 	mapEntrySize  = 48 // a map slot for a peer.ID and a pointer, with overhead
 )
 

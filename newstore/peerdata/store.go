@@ -71,6 +71,9 @@ type Store struct {
 
 	mu    sync.Mutex
 	peers map[peer.ID]*peerState
+	// nextPeer is an allocation for a new peer made outside the lock by
+	// Connected; at most one.
+	nextPeer atomic.Pointer[peerWithRoom]
 	// withData counts the peers in peers that hold at least one value: the
 	// number the peer cap applies to.
 	withData int
@@ -118,6 +121,27 @@ type peerState struct {
 	// entries is a slice, not a map: peers hold few values and a slice costs
 	// a fraction of a map's memory per peer.
 	entries []entry
+}
+
+// peerWithRoom is a peerState allocated with room for its first value:
+// identify gives every peer one as it connects (compat/peerstore keeps the
+// agent and protocol version as one value), and one allocation then serves
+// what would otherwise take two (the state, then its first slice), on every
+// peer of a churning host. A second value moves them all to a slice of
+// their own.
+type peerWithRoom struct {
+	peerState
+	room [1]entry
+}
+
+func newPeerState(connected bool) *peerState {
+	return initPeer(new(peerWithRoom), connected)
+}
+
+func initPeer(r *peerWithRoom, connected bool) *peerState {
+	r.connected = connected
+	r.entries = r.room[:0]
+	return &r.peerState
 }
 
 // entry is one value. Every connected peer holds a few, so it keeps no
@@ -180,6 +204,9 @@ func holdsInterface(t reflect.Type) bool {
 	case reflect.Interface:
 		return true
 	case reflect.Struct, reflect.Array:
+		if t.Size() == 0 {
+			return false // struct{} keys, the usual kind: no cache lookup
+		}
 	default:
 		return false
 	}
@@ -268,7 +295,7 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 			}
 		}
 		if ps == nil {
-			ps = &peerState{}
+			ps = newPeerState(false)
 			s.peers[p] = ps
 			s.peakPeers = max(s.peakPeers, len(s.peers))
 		}
@@ -278,8 +305,8 @@ func (s *Store) Put(p peer.ID, key, val any, ttlAfterDisconnect time.Duration) e
 		}
 	}
 	if ps.entries == nil {
-		// Room for two from the start: identify gives every peer an agent
-		// and a protocol version, and growing from one would allocate twice.
+		// A peer that once held more values than its room: room for two,
+		// as growing from one would allocate twice.
 		ps.entries = make([]entry, 0, 2)
 	}
 	ps.entries = append(ps.entries, entry{key: key, val: val, ttl: ttlAfterDisconnect, expires: expires})
@@ -349,9 +376,18 @@ func (s *Store) dropValuesLocked(p peer.ID, ps *peerState) {
 // keep disconnected peers' values within their byte budget.
 func (s *Store) Dropped() uint64 { return s.dropped.Load() }
 
+// Sizer is a value that tells the byte budgets what it holds, where its
+// type's size would miss it: a struct of strings, say.
+type Sizer interface {
+	// PeerDataSize is the bytes the value takes, what it points to
+	// included; it must not change while the value is stored.
+	PeerDataSize() int
+}
+
 // sizeOf is what a key or value is charged: the bytes of a string or a byte
-// slice, the size of anything else's type. Memory a value points to is not
-// seen; callers that store large pointed-to values bound them themselves.
+// slice, what a Sizer says, the size of anything else's type. Memory a value
+// points to is not seen otherwise; callers that store large pointed-to
+// values bound them themselves.
 func sizeOf(v any) int {
 	switch v := v.(type) {
 	case nil:
@@ -360,6 +396,8 @@ func sizeOf(v any) int {
 		return 16 + len(v)
 	case []byte:
 		return 24 + cap(v)
+	case Sizer:
+		return v.PeerDataSize()
 	}
 	return int(reflect.TypeOf(v).Size())
 }
@@ -448,14 +486,22 @@ func (s *Store) Peers() []peer.ID {
 // next Disconnected. Subscribe calls it from connectedness events; call it
 // directly for peers connected before the subscription.
 func (s *Store) Connected(p peer.ID) {
+	// Allocated before the lock, so that allocating (and any collection
+	// work it is charged) does not hold up Puts and Gets; kept for the
+	// next call when p has a state already.
+	spare := s.nextPeer.Swap(nil)
+	if spare == nil {
+		spare = new(peerWithRoom)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
 	if ps == nil {
-		s.peers[p] = &peerState{connected: true}
+		s.peers[p] = initPeer(spare, true)
 		s.peakPeers = max(s.peakPeers, len(s.peers))
 		return
 	}
+	s.nextPeer.Store(spare)
 	if ps.connected {
 		return
 	}
@@ -583,7 +629,11 @@ func (s *Store) afterShrinkLocked(p peer.ID, ps *peerState) {
 	if len(ps.entries) > 0 {
 		return
 	}
-	ps.entries = nil
+	if cap(ps.entries) > len(peerWithRoom{}.room) {
+		ps.entries = nil // let a grown slice go; the room is the state's own
+	} else {
+		ps.entries = ps.entries[:0]
+	}
 	s.withData--
 	if !ps.connected {
 		delete(s.peers, p)

@@ -334,6 +334,23 @@ func TestByteBudgetPerPeerIsAnErrorThatChangesNothing(t *testing.T) {
 	require.NoError(t, s.Put(peerA, otherKey{}, strings.Repeat("x", 500), time.Minute))
 }
 
+// pair is a value whose strings its type's size does not show.
+type pair struct{ a, b string }
+
+func (p pair) PeerDataSize() int { return 32 + len(p.a) + len(p.b) }
+
+func TestSizerIsChargedWhatItSays(t *testing.T) {
+	s, _ := newMockStore(t, WithMaxBytesPerPeer(1024))
+	s.Connected(peerA)
+	big := pair{a: strings.Repeat("x", 600), b: strings.Repeat("y", 600)}
+	require.ErrorIs(t, s.Put(peerA, scoreKey{}, big, time.Minute), ErrTooManyBytes,
+		"a 32-byte struct holding 1,200 bytes of strings is charged the strings")
+	require.NoError(t, s.Put(peerA, scoreKey{}, pair{a: "kubo/0.30.0/", b: "ipfs/0.1.0"}, time.Minute))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	assert.Equal(t, sizeOf(scoreKey{})+32+22+EntryOverhead, s.peers[peerA].bytes)
+}
+
 func TestRetainedBytesDropLongestDisconnectedFirst(t *testing.T) {
 	val := strings.Repeat("v", 400)
 	per := sizeOf(scoreKey{}) + sizeOf(val) + EntryOverhead

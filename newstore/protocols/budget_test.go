@@ -3,6 +3,8 @@ package protocols
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +30,7 @@ func checkConsistent(t *testing.T, s *Store) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	retainedBytes, retained := 0, 0
+	refs := map[handle]int32{}
 	for _, ps := range s.peers {
 		require.NotNil(t, ps.union, "peer %s without a union", ps.id)
 		if len(ps.conns) == 0 {
@@ -40,7 +43,7 @@ func checkConsistent(t *testing.T, s *Store) {
 		bytes := 0
 		want := map[handle]int32{}
 		for _, cs := range ps.conns {
-			assert.Same(t, cs, s.conns[cs.conn])
+			assert.Same(t, cs, ps.conn(cs.conn))
 			assert.Same(t, ps, cs.ps)
 			for _, h := range cs.set.list {
 				want[h]++
@@ -76,29 +79,40 @@ func checkConsistent(t *testing.T, s *Store) {
 		}
 		for i, h := range ps.union.list {
 			assert.Equal(t, i, ps.union.find(h))
-			assert.Same(t, ps, h.supporter(int(ps.union.pos[i])), "set entry without an index entry")
+			refs[h]++
+			if s.indexed {
+				assert.Same(t, ps, h.supporter(int(ps.union.pos[i])), "set entry without an index entry")
+			}
 			assert.Same(t, h, s.table[h.id], "set entry not interned")
+		}
+		if !s.indexing {
+			assert.Nil(t, ps.union.pos, "no index slots before the index is built")
+		}
+		if s.indexed {
+			assert.True(t, ps.indexed, "peer %s left out of the index", ps.id)
 		}
 	}
 	assert.Equal(t, retained, s.retainedCount)
 	assert.Equal(t, retainedBytes, s.retainedBytes)
-	conns := 0
-	for _, ps := range s.peers {
-		conns += len(ps.conns)
-	}
-	assert.Len(t, s.conns, conns)
 	assert.LessOrEqual(t, len(s.spare), s.maxPerConn)
 	for _, h := range s.spare {
-		assert.Zero(t, h.supporters(), "a spare entry is in no union")
+		assert.Zero(t, h.refs, "a spare entry is in no union")
+		assert.Zero(t, h.supporters(), "a spare entry is in no index list")
 		assert.Empty(t, h.id, "a spare entry keeps no peer's string")
 	}
 	for ps, removed := range s.removed {
 		assert.Same(t, ps, s.peers[ps.id], "removals noted for a dropped peer")
 		assert.LessOrEqual(t, len(removed), s.maxPerConn)
 	}
+	assert.Len(t, s.table, len(refs), "the table holds what the unions hold, nothing more")
 	for id, h := range s.table {
 		assert.Equal(t, id, h.id)
-		assert.Positive(t, h.supporters(), "an entry no union has is freed")
+		assert.Equal(t, refs[h], h.refs, "unions holding %s", id)
+		if !s.indexed {
+			assert.Zero(t, h.supporters(), "no index list before the index is built")
+			continue
+		}
+		assert.Equal(t, int(h.refs), h.supporters(), "index list of %s", id)
 		for i := range h.supporters() {
 			ps := h.supporter(i)
 			assert.Same(t, ps, s.peers[ps.id], "index entry for a dropped peer")
@@ -226,17 +240,46 @@ func TestRandomEventsKeepCountsAndIndexInStep(t *testing.T) {
 		return out
 	}
 	var conns []*fakeConn
-	for range 800 {
+	// Half the identifications repeat an earlier list, in fresh strings, as
+	// peers running the same software do.
+	var lists [][]protocol.ID
+	list := func() []protocol.ID {
+		if len(lists) > 0 && rng.IntN(2) == 0 {
+			old := lists[len(lists)-1] // as the last peer sent it: shared
+			if rng.IntN(2) == 0 {
+				old = lists[rng.IntN(len(lists))]
+			}
+			out := make([]protocol.ID, len(old))
+			for i, id := range old {
+				out[i] = protocol.ID(strings.Clone(string(id)))
+			}
+			return out
+		}
+		l := pick(24)
+		lists = append(lists, l)
+		return l
+	}
+	for step := range 800 {
+		if step == 400 {
+			// The first half runs without the supporting index, the second
+			// with the index built from what the first half left.
+			_ = s.PeersSupporting(pool[0])
+			require.True(t, s.indexed)
+		}
 		p := peer.ID(fmt.Sprint("p", rng.IntN(8)))
 		switch rng.IntN(7) {
 		case 0, 1:
 			c := newConn(p)
 			conns = append(conns, c)
-			s.Identified(c, pick(50))
+			if rng.IntN(2) == 0 {
+				s.Identified(c, pick(50))
+			} else {
+				s.Identified(c, list())
+			}
 		case 2:
 			if len(conns) > 0 {
 				c := conns[rng.IntN(len(conns))]
-				s.Identified(c, pick(50))
+				s.Identified(c, list())
 			}
 		case 3:
 			s.Updated(p, pick(5), pick(5))
@@ -285,7 +328,6 @@ func TestMemoryComesBackAfterChurn(t *testing.T) {
 	assert.Zero(t, s.retainedBytes)
 	assert.Zero(t, s.peakPeers, "the emptied peer map was rebuilt")
 	assert.Zero(t, s.peakTable, "the emptied table was rebuilt")
-	assert.Zero(t, s.peakConns, "the emptied connection map was rebuilt")
 	assert.Empty(t, s.removed, "the removals noted go with their peers")
 }
 
@@ -340,4 +382,158 @@ func TestIndexPastAChunkKeepsInStep(t *testing.T) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	assert.Empty(t, s.table, "every list emptied, every entry freed")
+}
+
+func TestSupportingIndexBuiltOnFirstAsk(t *testing.T) {
+	// A store nobody asks PeersSupporting keeps no index: events pay nothing
+	// for it. The first ask builds it from every live and retained union,
+	// and from then on events keep it in step.
+	s, mock := newMockStore(t, WithGracePeriod(time.Minute), WithSweepInterval(time.Hour))
+	live, counted, gone := newConn(peerA), newConn(peerB), newConn("gone")
+	s.Identified(live, []protocol.ID{kad, ping})
+	s.Identified(counted, []protocol.ID{kad})
+	s.Identified(newConn(peerB), []protocol.ID{gossip})
+	s.Identified(gone, []protocol.ID{kad, gossip})
+	s.ConnClosed(gone) // retained
+	checkConsistent(t, s)
+	s.mu.RLock()
+	require.False(t, s.indexed)
+	for _, h := range s.table {
+		assert.Zero(t, h.supporters(), "%s indexed before anyone asked", h.id)
+	}
+	s.mu.RUnlock()
+
+	assert.ElementsMatch(t, []peer.ID{peerA, peerB, "gone"}, s.PeersSupporting(kad))
+	assert.ElementsMatch(t, []peer.ID{peerB, "gone"}, s.PeersSupporting(gossip))
+	assert.ElementsMatch(t, []peer.ID{peerA}, s.PeersSupporting(ping))
+	checkConsistent(t, s)
+
+	s.ConnClosed(counted)
+	s.Updated(peerA, []protocol.ID{gossip}, []protocol.ID{kad})
+	s.Identified(newConn("late"), []protocol.ID{kad})
+	checkConsistent(t, s)
+	assert.ElementsMatch(t, []peer.ID{"late", "gone"}, s.PeersSupporting(kad))
+	assert.ElementsMatch(t, []peer.ID{peerA, peerB, "gone"}, s.PeersSupporting(gossip))
+	mock.Add(time.Minute)
+	s.sweep()
+	checkConsistent(t, s)
+	assert.ElementsMatch(t, []peer.ID{"late"}, s.PeersSupporting(kad), "the retained peer expired")
+}
+
+func TestSameListAsLastTakesOnlyLiveEntries(t *testing.T) {
+	// An identification whose list equals the last one resolved takes its
+	// handles without table lookups, but only while they are the table's:
+	// an entry no union holds any more may have a successor for its ID, or
+	// a new ID as a spare.
+	s, _ := newMockStore(t, WithGracePeriod(0))
+	a := newConn("a")
+	s.Identified(a, []protocol.ID{kad, ping})
+	s.ConnClosed(a)                                           // no grace: kad and ping leave every union
+	s.Identified(newConn("c"), []protocol.ID{kad, kad, ping}) // a duplicate: not the last list
+	checkConsistent(t, s)
+	s.Identified(newConn("d"), []protocol.ID{kad, ping})
+	checkConsistent(t, s)
+	assert.ElementsMatch(t, []peer.ID{"c", "d"}, s.PeersSupporting(kad))
+
+	// The same list again, as most peers send it: one entry per ID.
+	for i := range 3 {
+		s.Identified(newConn(peer.ID(fmt.Sprint("same", i))), []protocol.ID{kad, ping})
+	}
+	checkConsistent(t, s)
+	assert.Len(t, s.PeersSupporting(ping), 5)
+}
+
+func TestPeersSendingTheSameListShareItUntilOneChanges(t *testing.T) {
+	// Peers that send the list the last peer sent share one list: a change
+	// to one peer's (a push, a second connection, a close, a retained cut)
+	// must leave the others' as they were.
+	for _, indexed := range []bool{false, true} {
+		t.Run(fmt.Sprint("indexed=", indexed), func(t *testing.T) {
+			s, mock := newMockStore(t, WithGracePeriod(time.Minute), WithSweepInterval(time.Hour),
+				WithMaxRetainedBytesPerPeer(len(kad)+EntryOverhead))
+			if indexed {
+				_ = s.PeersSupporting(kad)
+			}
+			same := func() []protocol.ID {
+				return []protocol.ID{protocol.ID(strings.Clone(string(kad))), protocol.ID(strings.Clone(string(ping)))}
+			}
+			c1, c2, c3 := newConn("p1"), newConn("p2"), newConn("p3")
+			s.Identified(c1, same())
+			s.Identified(c2, same())
+			s.Identified(c3, same())
+			s.mu.RLock()
+			assert.True(t, s.peers["p2"].sharedList && s.peers["p3"].sharedList, "the same list is shared")
+			s.mu.RUnlock()
+			checkConsistent(t, s)
+
+			s.Updated("p1", []protocol.ID{gossip}, []protocol.ID{ping})
+			checkConsistent(t, s)
+			s.Updated("p2", nil, []protocol.ID{kad})
+			checkConsistent(t, s)
+			assert.ElementsMatch(t, []protocol.ID{kad, gossip}, s.PeerProtocols("p1"))
+			assert.ElementsMatch(t, []protocol.ID{ping}, s.PeerProtocols("p2"))
+			assert.ElementsMatch(t, []protocol.ID{kad, ping}, s.PeerProtocols("p3"), "untouched by the others' pushes")
+
+			c3b := newConn("p3")
+			s.Identified(c3b, []protocol.ID{gossip}) // p3 counts now
+			s.Identified(newConn("p4"), same())
+			checkConsistent(t, s)
+			s.ConnClosed(c3)
+			checkConsistent(t, s)
+			assert.ElementsMatch(t, []protocol.ID{gossip}, s.PeerProtocols("p3"))
+			s.ConnClosed(c3b)
+			c4 := newConn("p5")
+			s.Identified(c4, same())
+			s.ConnClosed(c4) // retained, cut to kad by the retained budget
+			checkConsistent(t, s)
+			assert.Equal(t, []protocol.ID{kad}, s.PeerProtocols("p5"))
+			assert.ElementsMatch(t, []protocol.ID{kad, ping}, s.PeerProtocols("p4"), "untouched by the cut")
+			s.Identified(newConn("p5"), same()) // replaces the retained set
+			s.RemovePeer("p4")
+			checkConsistent(t, s)
+			assert.ElementsMatch(t, []protocol.ID{kad, ping}, s.PeerProtocols("p5"))
+			mock.Add(time.Minute)
+			s.sweep()
+			checkConsistent(t, s)
+		})
+	}
+}
+
+func TestIndexBuiltWhileEventsGoOn(t *testing.T) {
+	// The first PeersSupporting builds the index in batches, letting events
+	// in between: peers that come, go and change meanwhile end up in it as
+	// their sets are.
+	s, mock := newMockStore(t, WithGracePeriod(time.Minute), WithSweepInterval(time.Hour))
+	var conns []*fakeConn
+	for i := range 8 * sweepBatch {
+		c := newConn(peer.ID(fmt.Sprint("before", i)))
+		conns = append(conns, c)
+		s.Identified(c, []protocol.ID{kad, ping})
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 4 * sweepBatch {
+			c := newConn(peer.ID(fmt.Sprint("during", i)))
+			s.Identified(c, []protocol.ID{kad, gossip})
+			s.ConnClosed(conns[i])
+			s.Updated(peer.ID(fmt.Sprint("before", len(conns)-1-i)), []protocol.ID{gossip}, []protocol.ID{kad})
+			if i%sweepBatch == 0 {
+				mock.Add(time.Minute)
+				s.sweep()
+			}
+		}
+	}()
+	_ = s.PeersSupporting(kad)
+	<-done
+	checkConsistent(t, s)
+	for _, proto := range []protocol.ID{kad, ping, gossip} {
+		want := 0
+		for _, p := range s.Peers() {
+			if slices.Contains(s.PeerProtocols(p), proto) {
+				want++
+			}
+		}
+		assert.Len(t, s.PeersSupporting(proto), want, "supporters of %s", proto)
+	}
 }

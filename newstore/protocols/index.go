@@ -6,21 +6,29 @@ import "github.com/libp2p/go-libp2p/core/protocol"
 // first slice, and in each chunk after it.
 const listChunk = 512
 
-// protoEntry is one protocol ID, shared by every set that holds it, and the
-// peers whose union has it (the supporting index). It is in Store.table
-// exactly while that list is not empty: the string goes the moment the last
-// set lets it go. (Package unique would free it only after a collection,
-// through a weak pointer and a cleanup per string, which for a peer
-// advertising a thousand strings of its own costs the collector more than
-// the store.)
-//
-// The list is a slice up to listChunk peers, then grows by chunks of
-// listChunk: a protocol every peer speaks never copies its list as it
-// grows (appending to a slice of a hundred thousand pointers copies them
-// all, and the collector scans the copy). Removal moves the last peer into
-// the freed place, so every operation is O(1).
+// protoEntry is one protocol ID, shared by every set that holds it, and,
+// once the store is indexed (see Store.indexed), the peers whose union has
+// it (the supporting index). It is in Store.table exactly while some union
+// holds it (refs > 0): the string goes the moment the last set lets it go.
+// (Package unique would free it only after a collection, through a weak
+// pointer and a cleanup per string, which for a peer advertising a
+// thousand strings of its own costs the collector more than the store.)
+// The list is behind a pointer, nil until the index is built: a hostile
+// peer's own protocols are entries of 32 bytes.
 type protoEntry struct {
-	id    protocol.ID
+	id protocol.ID
+	// refs is how many unions hold the entry, indexed or not.
+	refs int32
+	list *supporterList
+}
+
+// supporterList is a protocol's supporters. It is a slice up to listChunk
+// peers, then grows by chunks of listChunk: a protocol every peer speaks
+// never copies its list as it grows (appending to a slice of a hundred
+// thousand pointers copies them all, and the collector scans the copy).
+// Removal moves the last peer into the freed place, so every operation is
+// O(1).
+type supporterList struct {
 	peers []*peerState
 	// more holds the supporters past the first listChunk; nil for most
 	// protocols.
@@ -35,16 +43,46 @@ type moreSupporters struct {
 	n      int
 }
 
-// supporters is how many peers the list holds.
+// supporters is how many peers h's list holds.
 func (h *protoEntry) supporters() int {
+	if h.list == nil {
+		return 0
+	}
+	return h.list.len()
+}
+
+// supporter returns the peer at i.
+func (h *protoEntry) supporter(i int) *peerState { return h.list.at(i) }
+
+func (h *protoEntry) setSupporter(i int, ps *peerState) { h.list.set(i, ps) }
+
+// addSupporter appends ps to h's list.
+func (h *protoEntry) addSupporter(ps *peerState) {
+	if h.list == nil {
+		h.list = new(supporterList)
+	}
+	h.list.add(ps)
+}
+
+// removeLastSupporter drops the last peer of h's list, and the list once
+// it is empty.
+func (h *protoEntry) removeLastSupporter() {
+	h.list.removeLast()
+	if h.list.len() == 0 {
+		h.list = nil
+	}
+}
+
+// len is how many peers the list holds.
+func (h *supporterList) len() int {
 	if h.more == nil {
 		return len(h.peers)
 	}
 	return len(h.peers) + h.more.n
 }
 
-// supporter returns the peer at i.
-func (h *protoEntry) supporter(i int) *peerState {
+// at returns the peer at i.
+func (h *supporterList) at(i int) *peerState {
 	if i < len(h.peers) {
 		return h.peers[i]
 	}
@@ -52,7 +90,7 @@ func (h *protoEntry) supporter(i int) *peerState {
 	return h.more.chunks[i/listChunk][i%listChunk]
 }
 
-func (h *protoEntry) setSupporter(i int, ps *peerState) {
+func (h *supporterList) set(i int, ps *peerState) {
 	if i < len(h.peers) {
 		h.peers[i] = ps
 		return
@@ -61,9 +99,9 @@ func (h *protoEntry) setSupporter(i int, ps *peerState) {
 	h.more.chunks[i/listChunk][i%listChunk] = ps
 }
 
-// addSupporter appends ps. The head fills up first: past it, a peer's
+// add appends ps. The head fills up first: past it, a peer's
 // place is listChunk + its place in more, which must not move.
-func (h *protoEntry) addSupporter(ps *peerState) {
+func (h *supporterList) add(ps *peerState) {
 	if len(h.peers) < listChunk {
 		if cap(h.peers) == len(h.peers) {
 			// Grown here so that it stops at listChunk: append could
@@ -84,8 +122,8 @@ func (h *protoEntry) addSupporter(ps *peerState) {
 	m.n++
 }
 
-// removeLastSupporter drops the last peer of the list.
-func (h *protoEntry) removeLastSupporter() {
+// removeLast drops the last peer of the list.
+func (h *supporterList) removeLast() {
 	if m := h.more; m != nil && m.n > 0 {
 		m.n--
 		m.chunks[m.n/listChunk][m.n%listChunk] = nil
@@ -104,9 +142,7 @@ func (h *protoEntry) removeLastSupporter() {
 	}
 	switch {
 	case last == 0:
-		if cap(h.peers) > 4 {
-			h.peers = nil
-		} // else kept: a spare entry (see Store.spare) reuses it
+		h.peers = nil
 	case cap(h.peers) > 64 && 4*len(h.peers) < cap(h.peers):
 		h.peers = append(make([]*peerState, 0, 2*len(h.peers)), h.peers...)
 	}

@@ -26,13 +26,14 @@ func (s *Store) stopTracking() {
 }
 
 const (
-	peerStateSize  = int64(unsafe.Sizeof(peerState{}))
-	connStateSize  = int64(unsafe.Sizeof(connState{}))
-	protoEntrySize = int64(unsafe.Sizeof(protoEntry{}))
-	protoSetSize   = int64(unsafe.Sizeof(protoSet{}))
-	setAuxSize     = int64(unsafe.Sizeof(setAux{}))
-	pointerSize    = int64(unsafe.Sizeof(uintptr(0)))
-	mapEntrySize   = 48 // a map slot for a key and a pointer, with overhead
+	peerStateSize     = int64(unsafe.Sizeof(peerState{}))
+	connStateSize     = int64(unsafe.Sizeof(connState{}))
+	protoEntrySize    = int64(unsafe.Sizeof(protoEntry{}))
+	supporterListSize = int64(unsafe.Sizeof(supporterList{}))
+	protoSetSize      = int64(unsafe.Sizeof(protoSet{}))
+	setAuxSize        = int64(unsafe.Sizeof(setAux{}))
+	pointerSize       = int64(unsafe.Sizeof(uintptr(0)))
+	mapEntrySize      = 48 // a map slot for a key and a pointer, with overhead
 )
 
 // stats reads the store's size for the tracer: O(peers + connections +
@@ -41,14 +42,14 @@ func (s *Store) stats() newstore.StoreStats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := newstore.StoreStats{Peers: len(s.peers)}
-	b := int64(len(s.conns))*(mapEntrySize+connStateSize) + int64(len(s.peers))*(mapEntrySize+peerStateSize)
+	b := int64(len(s.peers)) * (mapEntrySize + peerStateSize)
 	for _, removed := range s.removed {
 		b += mapEntrySize + int64(len(removed))*mapEntrySize
 	}
-	for _, cs := range s.conns {
-		b += setBytes(&cs.set)
-	}
 	for p, ps := range s.peers {
+		for _, cs := range ps.conns {
+			b += connStateSize + setBytes(&cs.set)
+		}
 		b += int64(len(p)) + int64(cap(ps.conns))*pointerSize
 		// A peer's union is its only connection's set until it is counted
 		// or retained: that one is counted with the connection.
@@ -57,9 +58,12 @@ func (s *Store) stats() newstore.StoreStats {
 		}
 	}
 	for id, e := range s.table {
-		b += mapEntrySize + protoEntrySize + int64(len(id)) + int64(cap(e.peers))*pointerSize
-		if e.more != nil {
-			b += int64(len(e.more.chunks)) * listChunk * pointerSize
+		b += mapEntrySize + protoEntrySize + int64(len(id))
+		if l := e.list; l != nil {
+			b += supporterListSize + int64(cap(l.peers))*pointerSize
+			if l.more != nil {
+				b += int64(len(l.more.chunks)) * listChunk * pointerSize
+			}
 		}
 	}
 	b += int64(cap(s.retained)) * int64(unsafe.Sizeof(retainedRef{}))

@@ -79,21 +79,45 @@ type Store struct {
 	maxRetainedBytesPerPeer int
 	maxRetainedBytes        int
 
-	mu    sync.RWMutex
-	conns map[network.Conn]*connState
+	mu sync.RWMutex
+	// peers holds every peer with live connections or a retained set. A
+	// connection is found through its peer (peerState.conn): no map of
+	// connections is kept, which would cost every identification and
+	// close two more map operations.
 	peers map[peer.ID]*peerState
-	// table interns the protocols and indexes the per-peer unions, so
-	// PeersSupporting does not scan every peer: for each protocol, the
-	// peers whose union has it. A slice, not a set: appending costs far
-	// less than inserting into a large hash table, and the union's pos
-	// makes removal O(1).
+	// table interns the protocols and, once indexed, indexes the per-peer
+	// unions, so PeersSupporting does not scan every peer: for each
+	// protocol, the peers whose union has it. A slice, not a set:
+	// appending costs far less than inserting into a large hash table, and
+	// the union's pos makes removal O(1).
 	table map[protocol.ID]*protoEntry
+	// indexing is set when the first PeersSupporting starts building the
+	// index, indexed once it is built: from then on every change keeps it
+	// in step. Until then no event pays for it: the index is a fifth of
+	// what an identification costs, in time and in memory per peer, and a
+	// store may never be asked (compat/peerstore's is not: the legacy
+	// Peerstore has no such question). The build goes over the peers in
+	// batches (see buildIndex); a peer is in the index once its
+	// peerState.indexed is set, which every peer created while indexing
+	// is from the start.
+	indexing, indexed bool
+	// indexMu serialises builds of the index.
+	indexMu sync.Mutex
 	// spare are entries an event created for protocols no set took (left
 	// out for a bound), kept for the next event's new protocols: a peer
 	// over its budget sends a thousand at a time, all dropped, and
 	// allocating an entry for each cost more than the rest of the event.
 	// At most maxPerConn; the sweeper lets them go.
 	spare []*protoEntry
+	// lastList is the last identification's list as resolveListLocked
+	// resolved it (at most smallSet handles); the sweeper lets it go.
+	lastList []handle
+	// lastShared is lastList for unions to share (sharedLastLocked), nil
+	// until one does.
+	lastShared []handle
+	// nextPeer is an allocation for a new peer made outside the lock (see
+	// takePeer); at most one.
+	nextPeer atomic.Pointer[peerWithConn]
 	// removed holds, per peer, what identify pushes removed and did not add
 	// again, so that a late identification event cannot bring it back (see
 	// Identified); at most maxPerConn per peer, all forgotten when full. It
@@ -102,7 +126,7 @@ type Store struct {
 	// peak* are the most entries each map held since it was last rebuilt:
 	// Go maps never shrink, so the sweeper rebuilds one that has emptied
 	// out.
-	peakConns, peakPeers, peakTable, peakRemoved int
+	peakPeers, peakTable, peakRemoved int
 	// retained lists the peers kept after their last connection, in the
 	// order they lost it, which with one grace period is expiry order too.
 	// Entries go stale when the peer reconnects or is dropped; retainedCount
@@ -138,8 +162,8 @@ type connState struct {
 }
 
 // peerState is one peer's. Every connected peer has one, so it is kept to
-// 64 bytes (a size class of the allocator): the rarely needed parts live
-// elsewhere (Store.removed, protoSet.aux).
+// 64 bytes, allocated with its first connection (peerWithConn): the rarely
+// needed parts live elsewhere (Store.removed, protoSet.aux).
 type peerState struct {
 	id peer.ID
 	// conns are the peer's live identified connections.
@@ -158,6 +182,48 @@ type peerState struct {
 	// budget options keep it within int32.
 	bytes   int32
 	counted bool
+	// sharedList tells that the union's list is one other peers' unions
+	// use too (sharedSetLocked): it is copied before it changes.
+	sharedList bool
+	// indexed tells that ps is in the supporting index (see
+	// Store.indexing).
+	indexed bool
+}
+
+// peerWithConn is a peer allocated with its first connection and the
+// slice slot that lists it: nearly every peer has one connection, and one
+// allocation serves what would otherwise take three, on every peer of a
+// churning host. The connection's part stays with the peer when that
+// connection closes (see ConnClosed, which empties it).
+type peerWithConn struct {
+	ps    peerState
+	cs    connState
+	conns [1]*connState
+}
+
+// takePeer returns the allocation for a new peer: the one an earlier
+// event left unused, or a new one. It runs before the lock is taken, so
+// that allocating (and any collection work it is charged) does not hold up
+// the other goroutine: the swarm's, whose closes take the same lock.
+func (s *Store) takePeer() *peerWithConn {
+	if r := s.nextPeer.Swap(nil); r != nil {
+		return r
+	}
+	return new(peerWithConn)
+}
+
+// keepPeer keeps r, which an event did not use, for the next one.
+func (s *Store) keepPeer(r *peerWithConn) {
+	if r != nil {
+		s.nextPeer.Store(r)
+	}
+}
+
+// initPeer makes r p's state, with its first connection.
+func initPeer(r *peerWithConn, p peer.ID) (*peerState, *connState) {
+	r.ps.id = p
+	r.ps.conns = r.conns[:0]
+	return &r.ps, &r.cs
 }
 
 // New returns a Store with its sweeper running; Close stops it.
@@ -170,7 +236,6 @@ func New(opts ...Option) *Store {
 		maxBytesPerPeer:         DefaultMaxBytesPerPeer,
 		maxRetainedBytesPerPeer: DefaultMaxRetainedBytesPerPeer,
 		maxRetainedBytes:        DefaultMaxRetainedBytes,
-		conns:                   make(map[network.Conn]*connState),
 		peers:                   make(map[peer.ID]*peerState),
 		table:                   make(map[protocol.ID]*protoEntry),
 		removed:                 make(map[*peerState]map[protocol.ID]struct{}),
@@ -229,23 +294,29 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	}
 	ids := s.dedupe(protos)
 	p := c.RemotePeer()
+	spare := s.takePeer()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var buf [smallSet]handle
-	cs := s.conns[c]
+	ps := s.peers[p]
+	cs := ps.conn(c)
 	if cs == nil {
 		room := s.liveRoom(s.maxPerConn, s.maxBytesPerPeer)
-		ps := s.peers[p]
 		if ps != nil && len(ps.conns) > 0 {
 			room.bytes -= int(ps.bytes) // a retained set is replaced, live ones stay
 		}
-		set := s.resolveLocked(buf[:0], ids, &room)
-		s.addConnLocked(c, p, ps, set)
+		set, same := s.resolveListLocked(buf[:0], ids, &room)
+		if ps == nil {
+			s.addConnLocked(c, p, spare, nil, set, same)
+		} else {
+			s.keepPeer(spare)
+			s.addConnLocked(c, p, nil, ps, set, same)
+		}
 		s.recycleLocked(set, lookup{})
 		return
 	}
+	s.keepPeer(spare)
 	// A later event on c: see above.
-	ps := cs.ps
 	if removed := s.removed[ps]; len(removed) > 0 {
 		kept := make([]protocol.ID, 0, len(ids)) // ids may be the caller's slice
 		for _, id := range ids {
@@ -257,7 +328,7 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	}
 	// The new set replaces cs's: it may take cs's room.
 	room := s.liveRoom(s.maxPerConn, s.maxBytesPerPeer-int(ps.bytes)+setCost(cs.set.list))
-	set := s.resolveLocked(buf[:0], ids, &room)
+	set, _ := s.resolveListLocked(buf[:0], ids, &room)
 	next := makeLookup(set)
 	// From the end: removeAt moves the last entry, one already kept, into
 	// the slot it frees.
@@ -272,34 +343,47 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	s.recycleLocked(set, lookup{})
 }
 
-// addConnLocked starts c's set, and p's state (ps, nil if p has none yet)
-// if c is its first connection. set holds no duplicates.
-func (s *Store) addConnLocked(c network.Conn, p peer.ID, ps *peerState, set []handle) {
+// addConnLocked starts c's set, and p's state if c is its first
+// connection: ps, or, if p has none yet (ps nil), the one made of fresh.
+// set holds no duplicates.
+//
+// same tells that set is the last list resolved (see resolveListLocked):
+// a first connection whose set is within bounds then shares its list with
+// the other peers that sent the same.
+func (s *Store) addConnLocked(c network.Conn, p peer.ID, fresh *peerWithConn, ps *peerState, set []handle, same bool) {
+	var cs *connState
 	if ps == nil {
-		ps = &peerState{id: p}
+		ps, cs = initPeer(fresh, p)
+		ps.indexed = s.indexing
 		s.peers[p] = ps
 		s.peakPeers = max(s.peakPeers, len(s.peers))
+	} else {
+		if len(ps.conns) == 0 && ps.union != nil {
+			// The first live connection replaces what was retained.
+			s.unretainLocked(ps)
+			s.clearUnionLocked(ps)
+		}
+		cs = new(connState)
 	}
-	if len(ps.conns) == 0 && ps.union != nil {
-		// The first live connection replaces what was retained.
-		s.unretainLocked(ps)
-		s.clearUnionLocked(ps)
+	cs.conn, cs.ps = c, ps
+	ps.conns = append(ps.conns, cs)
+	first := len(ps.conns) == 1 && !ps.counted
+	if len(set) > 0 && ps.indexed && first {
+		cs.set.pos = make([]int32, 0, len(set))
 	}
-	cs := &connState{conn: c, ps: ps}
+	if first && same && len(set) <= s.maxPerConn && setCost(set) <= s.maxBytesPerPeer {
+		ps.union = &cs.set
+		s.sharedSetLocked(ps, set)
+		return
+	}
 	if len(set) > 0 {
 		// Sized once: appending one by one would leave up to twice the
 		// memory behind for the connection's lifetime.
 		cs.set.list = make([]handle, 0, len(set))
 	}
-	s.conns[c] = cs
-	s.peakConns = max(s.peakConns, len(s.conns))
-	ps.conns = append(ps.conns, cs)
 	switch {
-	case len(ps.conns) == 1 && !ps.counted:
+	case first:
 		ps.union = &cs.set
-		if len(set) > 0 {
-			cs.set.pos = make([]int32, 0, len(set))
-		}
 		s.firstSetLocked(ps, set)
 		return
 	case !ps.counted:
@@ -329,15 +413,34 @@ func (s *Store) firstSetLocked(ps *peerState, set []handle) {
 		}
 		ps.bytes += int32(cost)
 		u.list = append(u.list, h)
-		u.pos = append(u.pos, int32(h.supporters()))
-		if len(h.peers) == 0 {
+		if ps.indexed {
+			u.pos = append(u.pos, int32(h.supporters()))
+			h.addSupporter(ps)
+		}
+		if h.refs++; h.refs == 1 {
 			s.table[h.id] = h
 		}
-		h.addSupporter(ps)
 	}
 	s.peakTable = max(s.peakTable, len(s.table))
 	if len(u.list) > smallSet {
 		u.index()
+	}
+}
+
+// sharedSetLocked is firstSetLocked for a set that is lastList, within
+// the peer's bounds: the union takes the shared copy of the list instead
+// of a list of its own, and copies it only if it ever changes (ownList).
+func (s *Store) sharedSetLocked(ps *peerState, set []handle) {
+	u := ps.union
+	u.list = s.sharedLastLocked()
+	ps.sharedList = true
+	for _, h := range set {
+		ps.bytes += int32(entryCost(h))
+		if ps.indexed {
+			u.pos = append(u.pos, int32(h.supporters()))
+			h.addSupporter(ps)
+		}
+		h.refs++ // > 0 already: resolveListLocked takes only live entries
 	}
 }
 
@@ -404,25 +507,35 @@ func (s *Store) connRemoveAtLocked(cs *connState, i int) {
 
 // unionAddLocked adds h, which it lacks, to ps's union and to the index.
 func (s *Store) unionAddLocked(ps *peerState, h handle) {
+	ps.ownList()
 	u := ps.union
 	u.add(h)
-	u.pos = append(u.pos, int32(h.supporters()))
+	if ps.indexed {
+		u.pos = append(u.pos, int32(h.supporters()))
+		h.addSupporter(ps)
+	}
 	if ps.counted {
 		u.aux.count = append(u.aux.count, 1)
 	}
-	if len(h.peers) == 0 {
+	if h.refs++; h.refs == 1 {
 		s.table[h.id] = h
 		s.peakTable = max(s.peakTable, len(s.table))
 	}
-	h.addSupporter(ps)
 }
 
 // unionRemoveAtLocked removes the entry at slot i of ps's union, and ps
 // from the index.
 func (s *Store) unionRemoveAtLocked(ps *peerState, i int) {
+	ps.ownList()
 	u := ps.union
-	s.unindexLocked(u.list[i], u.pos[i])
+	h := u.list[i]
+	if ps.indexed {
+		s.unindexLocked(h, u.pos[i])
+	}
 	u.removeAt(i)
+	if h.refs--; h.refs == 0 {
+		delete(s.table, h.id)
+	}
 }
 
 // unindexLocked removes the entry at i from h's list, moving the last entry
@@ -434,17 +547,71 @@ func (s *Store) unindexLocked(h handle, i int32) {
 		moved.union.pos[moved.union.find(h)] = i
 	}
 	h.removeLastSupporter()
-	if last == 0 {
-		delete(s.table, h.id)
+}
+
+// buildIndex builds the supporting index, which no event kept before: one
+// pass over the peers, a batch of them per hold of the lock, as the
+// sweeper goes, so that events wait no longer than a batch. Peers created
+// meanwhile are indexed from the start (Store.indexing); the range goes on
+// over the map between holds, as Go allows a map to change under a range
+// (a peer removed meanwhile is not produced; should the map be rebuilt, the
+// range ends on the old one, which held every peer not indexed).
+func (s *Store) buildIndex() {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.indexed {
+		return
+	}
+	s.indexing = true
+	n := 0
+	for _, ps := range s.peers {
+		if n++; n%sweepBatch == 0 {
+			s.mu.Unlock()
+			s.mu.Lock()
+		}
+		s.indexPeerLocked(ps)
+	}
+	s.indexed = true
+}
+
+// indexPeerLocked puts ps, not indexed yet, in the index.
+func (s *Store) indexPeerLocked(ps *peerState) {
+	if ps.indexed {
+		return
+	}
+	ps.indexed = true
+	u := ps.union
+	if u == nil || len(u.list) == 0 {
+		return
+	}
+	u.pos = make([]int32, len(u.list))
+	for i, h := range u.list {
+		u.pos[i] = int32(h.supporters())
+		h.addSupporter(ps)
 	}
 }
 
 // clearUnionLocked empties ps's union and takes ps out of the index.
 func (s *Store) clearUnionLocked(ps *peerState) {
-	if ps.union == nil {
+	u := ps.union
+	if u == nil {
 		return
 	}
-	for i := len(ps.union.list) - 1; i >= 0; i-- {
+	if ps.sharedList {
+		// Nothing is written into a list other peers use: it is let go.
+		for i, h := range u.list {
+			if ps.indexed {
+				s.unindexLocked(h, u.pos[i])
+			}
+			if h.refs--; h.refs == 0 {
+				delete(s.table, h.id)
+			}
+		}
+		u.list, u.pos, ps.sharedList = nil, nil, false
+	}
+	for i := len(u.list) - 1; i >= 0; i-- {
 		s.unionRemoveAtLocked(ps, i)
 	}
 	ps.union, ps.counted, ps.bytes = nil, false, 0
@@ -562,36 +729,60 @@ func (s *Store) noteRemovedLocked(ps *peerState, add, rm []handle) {
 // peer's set is retained for the grace period, within the retained budgets.
 // It costs time linear in c's set.
 func (s *Store) ConnClosed(c network.Conn) {
+	p := c.RemotePeer()
+	// Read before the lock, which events on the peer's other connections
+	// and identifications wait for.
+	until := s.sweeper.Clock.Now().Add(s.grace).UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cs := s.conns[c]
+	ps := s.peers[p]
+	cs := ps.conn(c)
 	if cs == nil {
 		return
 	}
-	s.forgetConnLocked(cs)
-	ps := cs.ps
 	ps.conns = removeConn(ps.conns, cs)
 	if len(ps.conns) > 0 {
 		// ps is counted: a peer with two connections always is.
 		for i := len(cs.set.list) - 1; i >= 0; i-- {
 			s.connRemoveAtLocked(cs, i)
 		}
+		// cs may live on inside its peer's allocation (peerWithConn):
+		// it must keep neither the connection nor its set's array.
+		*cs = connState{}
 		return
 	}
-	ps.conns = nil
-	// The union may be cs.set, kept as the retained set: it must not keep
-	// the connection alive.
-	cs.conn = nil
+	if cap(ps.conns) > 1 {
+		ps.conns = nil // a grown slice goes; the first slot is the peer's own
+	}
+	if ps.union == &cs.set {
+		// cs.set is kept as the retained set: it must not keep the
+		// connection alive.
+		cs.conn = nil
+	} else {
+		// The union is the peer's own (counted); cs may live on inside
+		// its peer's allocation and must keep nothing.
+		*cs = connState{}
+	}
 	if s.grace <= 0 {
 		s.dropPeerLocked(ps)
 		return
 	}
-	s.retainLocked(ps)
+	s.retainLocked(ps, until)
 }
 
-// forgetConnLocked takes cs out of the connection map.
-func (s *Store) forgetConnLocked(cs *connState) {
-	delete(s.conns, cs.conn)
+// conn is ps's live connection c, nil if there is none (or no ps). The
+// scan is over the peer's own connections, a handful (the resource
+// manager's default allows 8), the same removeConn makes at a close.
+func (ps *peerState) conn(c network.Conn) *connState {
+	if ps == nil {
+		return nil
+	}
+	for _, cs := range ps.conns {
+		if cs.conn == c {
+			return cs
+		}
+	}
+	return nil
 }
 
 func removeConn(conns []*connState, cs *connState) []*connState {
@@ -606,9 +797,10 @@ func removeConn(conns []*connState, cs *connState) []*connState {
 }
 
 // retainLocked keeps ps's union, which lost its last connection, for the
-// grace period: cut to the per-peer retained budget, stripped of what only
-// live connections need, and within the budgets of all retained peers.
-func (s *Store) retainLocked(ps *peerState) {
+// grace period (until, UnixNano): cut to the per-peer retained budget,
+// stripped of what only live connections need, and within the budgets of
+// all retained peers.
+func (s *Store) retainLocked(ps *peerState, until int64) {
 	// The last connection's set (in a connState nothing else refers to any
 	// more), or the counted union: kept where it is, not copied.
 	u := ps.union
@@ -637,7 +829,6 @@ func (s *Store) retainLocked(ps *peerState) {
 		u.compact()
 	}
 	ps.bytes = int32(bytes)
-	until := s.sweeper.Clock.Now().Add(s.grace).UnixNano()
 	ps.retainedUntil = until
 	s.retained = append(s.retained, retainedRef{ps: ps, until: until})
 	s.retainedCount++
@@ -693,18 +884,16 @@ func (s *Store) RemovePeer(p peer.ID) {
 	if ps == nil {
 		return
 	}
-	for _, cs := range ps.conns {
-		s.forgetConnLocked(cs)
-	}
 	s.dropPeerLocked(ps)
 }
 
 // ConnProtocols returns the protocols c's peer advertised on c, nil if c is
 // not a live identified connection.
 func (s *Store) ConnProtocols(c network.Conn) []protocol.ID {
+	p := c.RemotePeer()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	cs := s.conns[c]
+	cs := s.peers[p].conn(c)
 	if cs == nil {
 		return nil
 	}
@@ -713,9 +902,10 @@ func (s *Store) ConnProtocols(c network.Conn) []protocol.ID {
 
 // HasConn tells whether c is a live connection the store has a set for.
 func (s *Store) HasConn(c network.Conn) bool {
+	p := c.RemotePeer()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.conns[c] != nil
+	return s.peers[p].conn(c) != nil
 }
 
 // PeerProtocols returns the union of the protocols p advertised on its live
@@ -770,10 +960,17 @@ func (s *Store) FirstSupported(p peer.ID, protos ...protocol.ID) protocol.ID {
 }
 
 // PeersSupporting returns the peers whose set (see PeerProtocols) includes
-// proto.
+// proto. The first call builds the supporting index (see the package doc),
+// in time linear in every set the store holds, in batches that let events
+// in; later calls cost the protocol's peers.
 func (s *Store) PeersSupporting(proto protocol.ID) []peer.ID {
 	now := s.sweeper.Clock.Now().UnixNano()
 	s.mu.RLock()
+	if !s.indexed {
+		s.mu.RUnlock()
+		s.buildIndex()
+		s.mu.RLock()
+	}
 	defer s.mu.RUnlock()
 	h := s.table[proto]
 	if h == nil {
@@ -872,25 +1069,28 @@ func (s *Store) sweep() {
 	}
 	s.shrinkMapsLocked()
 	s.spare = nil
+	s.lastList, s.lastShared = nil, nil
 	s.mu.Unlock()
 
 	// A Disconnected notification can be missed (a conn that closed while an
 	// attachment was being set up); closed conns must not live forever.
-	// One batch of connections per hold of the lock: the range goes on over
-	// the map between holds, as Go allows a map to change under a range (a
-	// connection removed meanwhile is not produced, one added may wait for
-	// the next sweep). Should the map be rebuilt meanwhile, the range ends
-	// on the old one, and ConnClosed ignores a conn the store has dropped.
+	// One batch of peers per hold of the lock: the range goes on over the
+	// map between holds, as Go allows a map to change under a range (a
+	// peer removed meanwhile is not produced, one added may wait for the
+	// next sweep). Should the map be rebuilt meanwhile, the range ends on
+	// the old one, and ConnClosed ignores a conn the store has dropped.
 	var closed []network.Conn
 	s.mu.RLock()
 	n := 0
-	for c := range s.conns {
+	for _, ps := range s.peers {
 		if n++; n%sweepBatch == 0 {
 			s.mu.RUnlock()
 			s.mu.RLock()
 		}
-		if c.IsClosed() {
-			closed = append(closed, c)
+		for _, cs := range ps.conns {
+			if cs.conn.IsClosed() {
+				closed = append(closed, cs.conn)
+			}
 		}
 	}
 	s.mu.RUnlock()
@@ -905,10 +1105,6 @@ func (s *Store) sweep() {
 // entries, a quarter of the removals that made it due.
 func (s *Store) shrinkMapsLocked() {
 	const floor = 1024
-	if s.peakConns > floor && 4*len(s.conns) < s.peakConns {
-		s.conns = rebuilt(s.conns)
-		s.peakConns = len(s.conns)
-	}
 	if s.peakPeers > floor && 4*len(s.peers) < s.peakPeers {
 		s.peers = rebuilt(s.peers)
 		s.peakPeers = len(s.peers)
@@ -1035,8 +1231,8 @@ func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, room *newRoom) []
 			continue
 		default:
 			// A new entry is the one of its ID not in the table (no
-			// peers yet): compare strings with those only.
-			if short && slices.ContainsFunc(dst[start:], func(x handle) bool { return len(x.peers) == 0 && x.id == id }) {
+			// union holds it yet): compare strings with those only.
+			if short && slices.ContainsFunc(dst[start:], func(x handle) bool { return x.refs == 0 && x.id == id }) {
 				continue
 			}
 			cost := len(id) + EntryOverhead
@@ -1055,6 +1251,59 @@ func (s *Store) resolveLocked(dst []handle, ids []protocol.ID, room *newRoom) []
 		dst = append(dst, h)
 	}
 	return dst
+}
+
+// resolveListLocked is resolveLocked for an identification's list. Peers
+// that run the same software advertise the same list in the same order, so
+// the last list resolved is kept (lastList): a list equal to it, entry by
+// entry, takes its handles without a table lookup for each protocol.
+func (s *Store) resolveListLocked(dst []handle, ids []protocol.ID, room *newRoom) ([]handle, bool) {
+	if last := s.lastList; len(last) == len(ids) && len(ids) > 0 {
+		same := true
+		for i, h := range last {
+			// refs > 0: h is still the table's entry for its ID.
+			if h.refs == 0 || h.id != ids[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return append(dst, last...), true
+		}
+	}
+	start := len(dst)
+	dst = s.resolveLocked(dst, ids, room)
+	if set := dst[start:]; len(set) == len(ids) && len(set) <= smallSet {
+		// Nothing dropped or merged: the list resolves to set. New
+		// entries are not kept in lastList until a union holds them
+		// (refs > 0 above).
+		prev := s.lastList
+		s.lastList = append(prev[:0], set...)
+		if len(prev) > len(set) {
+			clear(prev[len(set):]) // what the old list held past the new one
+		}
+		s.lastShared = nil
+	}
+	return dst, false
+}
+
+// sharedLastLocked is lastList as a list unions may share: its capacity is
+// its length, so that an append to it makes a copy.
+func (s *Store) sharedLastLocked() []handle {
+	if s.lastShared == nil {
+		s.lastShared = make([]handle, len(s.lastList))
+		copy(s.lastShared, s.lastList)
+	}
+	return s.lastShared
+}
+
+// ownList gives ps's union a list of its own before it changes (see
+// peerState.sharedList).
+func (ps *peerState) ownList() {
+	if ps.sharedList {
+		ps.union.list = slices.Clone(ps.union.list)
+		ps.sharedList = false
+	}
 }
 
 // setCost is what the entries of set are charged.
@@ -1089,7 +1338,7 @@ func (s *Store) recycleLocked(set []handle, skip lookup) {
 		}
 		// An entry already made spare (id "") is not made spare twice: a
 		// list of removals may name it more than once.
-		if h.supporters() == 0 && h.id != "" && !skip.has(h) {
+		if h.refs == 0 && h.id != "" && !skip.has(h) {
 			h.id = "" // the string is the peer's: let it go
 			s.spare = append(s.spare, h)
 		}

@@ -2,11 +2,14 @@ package protocols
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
+	"weak"
 
 	"github.com/benbjohnson/clock"
 	"github.com/libp2p/go-libp2p/core/event"
@@ -219,7 +222,7 @@ func TestSweepFreesExpiredPeers(t *testing.T) {
 	require.Eventually(t, func() bool {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
-		return len(s.peers) == 1 && s.retainedCount == 0 && len(s.table[kad].peers) == 1
+		return len(s.peers) == 1 && s.retainedCount == 0 && s.table[kad].refs == 1
 	}, 10*time.Second, time.Millisecond, "expired peers freed, the live one kept")
 }
 
@@ -416,4 +419,42 @@ func TestRetainedSetFreedByGraceAndAHalf(t *testing.T) {
 			})
 		}
 	}
+}
+
+func TestClosedConnectionsAreNotKeptAlive(t *testing.T) {
+	// A peer's first connection is allocated with the peer: when it closes
+	// while another stays open, the store must let go of the connection
+	// and of the protocols only it advertised.
+	s, _ := newMockStore(t)
+	first, second := newConn(peerA), newConn(peerA)
+	own := protocol.ID(strings.Clone("/only/on/the/first/1.0.0"))
+	s.Identified(first, []protocol.ID{kad, own})
+	s.Identified(second, []protocol.ID{kad})
+	firstGone, ownGone := weak.Make(first), weak.Make(unsafeData(own))
+	first.closed.Store(true)
+	s.ConnClosed(first)
+	first, own = nil, ""
+	runtime.GC()
+	runtime.GC()
+	assert.Nil(t, firstGone.Value(), "the closed connection is kept alive")
+	assert.Nil(t, ownGone.Value(), "a protocol only the closed connection advertised is kept alive")
+	assert.Equal(t, []protocol.ID{kad}, s.PeerProtocols(peerA))
+	s.ConnClosed(second)
+	assert.Equal(t, []protocol.ID{kad}, s.PeerProtocols(peerA), "retained")
+
+	// The first connection closing last, after its peer counted a second
+	// one: what the retained budget cuts is let go too.
+	s, _ = newMockStore(t, WithMaxRetainedBytesPerPeer(len(kad)+EntryOverhead))
+	first, second = newConn(peerA), newConn(peerA)
+	cut := protocol.ID(strings.Clone("/cut/when/retained/1.0.0"))
+	s.Identified(first, []protocol.ID{kad, cut})
+	s.Identified(second, []protocol.ID{kad})
+	cutGone := weak.Make(unsafeData(cut))
+	s.ConnClosed(second)
+	s.ConnClosed(first)
+	cut = ""
+	runtime.GC()
+	runtime.GC()
+	assert.Nil(t, cutGone.Value(), "a protocol the retained budget cut is kept alive")
+	assert.Equal(t, []protocol.ID{kad}, s.PeerProtocols(peerA), "retained within its budget")
 }
