@@ -2,6 +2,7 @@ package peerstore
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -30,7 +31,10 @@ import (
 //     fed by the same events, conn closes from the notifiee.
 //
 // Addresses and keys are left out of both: they live in the host's store in
-// either world. Run side by side:
+// either world. BenchmarkChurn's peers all send kubo's list, which the
+// protocols store shares between consecutive peers; BenchmarkChurnMixed's
+// come from several implementations in a random order, where it mostly
+// cannot. Run side by side:
 //
 //	go test -run '^$' -bench 'Churn|ConnectedPeer' -benchtime 1x ./compat/peerstore/   (heap)
 //	go test -run '^$' -bench 'Churn' ./compat/peerstore/                               (CPU)
@@ -72,16 +76,49 @@ func makeConns(n, offset int) []*benchConn {
 	return out
 }
 
-// identifiedEvent is what identify emits for c, with fresh strings as
-// identify parses them from the wire.
+// benchSoftware is what one kind of peer sends in identify.
+type benchSoftware struct {
+	agent, protocolVersion string
+	protocols              []string
+}
+
+var kubo = benchSoftware{"kubo/0.30.0/", "ipfs/0.1.0", benchProtocols}
+
+// mixedSoftware is a public network's mix as a kubo node sees it: peers
+// of several implementations and versions, each sending its own list.
+var mixedSoftware = []benchSoftware{
+	kubo,
+	{"kubo/0.29.0/3f0947b", "ipfs/0.1.0", benchProtocols[:len(benchProtocols)-3]},
+	{"lotus-1.30.0+mainnet+git.2e12a0b", "ipfs/0.1.0", []string{
+		"/ipfs/id/1.0.0", "/ipfs/id/push/1.0.0", "/ipfs/ping/1.0.0", "/fil/hello/1.0.0",
+		"/fil/chain/xchg/0.0.1", "/meshsub/1.1.0", "/meshsub/1.0.0", "/floodsub/1.0.0",
+		"/fil/kad/testnetnet/kad/1.0.0", "/libp2p/autonat/1.0.0", "/libp2p/circuit/relay/0.2.0/stop",
+	}},
+	{"helia/5.1.0 js-libp2p/2.3.0 UserAgent=node", "ipfs/0.1.0", []string{
+		"/ipfs/id/1.0.0", "/ipfs/id/push/1.0.0", "/ipfs/ping/1.0.0", "/ipfs/bitswap/1.2.0",
+		"/ipfs/bitswap/1.1.0", "/ipfs/bitswap/1.0.0", "/ipfs/kad/1.0.0", "/libp2p/autonat/1.0.0",
+		"/libp2p/circuit/relay/0.2.0/stop", "/libp2p/dcutr", "/webrtc-signaling/0.0.1",
+	}},
+	{"rust-libp2p/0.45.0", "ipfs/0.1.0", []string{
+		"/ipfs/id/1.0.0", "/ipfs/id/push/1.0.0", "/ipfs/ping/1.0.0", "/ipfs/kad/1.0.0",
+		"/meshsub/1.1.0", "/meshsub/1.0.0",
+	}},
+}
+
+// identifiedEvent is what identify emits for c from a kubo peer, with fresh
+// strings as identify parses them from the wire.
 func identifiedEvent(c *benchConn) event.EvtPeerIdentificationCompleted {
-	protos := make([]protocol.ID, len(benchProtocols))
-	for j, s := range benchProtocols {
+	return kubo.identifiedEvent(c)
+}
+
+func (sw benchSoftware) identifiedEvent(c *benchConn) event.EvtPeerIdentificationCompleted {
+	protos := make([]protocol.ID, len(sw.protocols))
+	for j, s := range sw.protocols {
 		protos[j] = protocol.ID(strings.Clone(s))
 	}
 	return event.EvtPeerIdentificationCompleted{
 		Peer: c.peer, Conn: c, Protocols: protos,
-		AgentVersion: strings.Clone("kubo/0.30.0/"), ProtocolVersion: strings.Clone("ipfs/0.1.0"),
+		AgentVersion: strings.Clone(sw.agent), ProtocolVersion: strings.Clone(sw.protocolVersion),
 	}
 }
 
@@ -269,13 +306,24 @@ func BenchmarkConnectedPeerHeap(b *testing.B) {
 // heap-B/peer is the heap at the end over the peers held: the connected ones
 // plus those disconnected within the grace period (a minute, in both worlds).
 func BenchmarkChurn(b *testing.B) {
+	benchmarkChurn(b, func() benchSoftware { return kubo })
+}
+
+// BenchmarkChurnMixed is BenchmarkChurn with peers of mixedSoftware arriving
+// in a random order, so consecutive peers rarely send the same list.
+func BenchmarkChurnMixed(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	benchmarkChurn(b, func() benchSoftware { return mixedSoftware[rng.IntN(len(mixedSoftware))] })
+}
+
+func benchmarkChurn(b *testing.B, software func() benchSoftware) {
 	for _, w := range worlds {
 		b.Run(w.name, func(b *testing.B) {
 			conns := makeConns(benchPeers+b.N, 0)
 			before := measure.HeapInUse()
 			events := make([]event.EvtPeerIdentificationCompleted, len(conns))
 			for i, c := range conns {
-				events[i] = identifiedEvent(c)
+				events[i] = software().identifiedEvent(c)
 			}
 			d := newDriver(b, w.mk)
 			defer d.close()
