@@ -102,7 +102,9 @@
 //     and the rewrite would change what that code finds (assert.go). An
 //     assertion on a store whose origin is not traced holds back every
 //     rewrite whose view would be stored rather than used only as the
-//     receiver of method calls.
+//     receiver of method calls. An assertion on an untraced value of an
+//     empty interface type (any) is not considered: a store that reaches
+//     one through any in the same package is not seen.
 //
 // Packages under github.com/pstoremigrate/pstoremigrate/compat/ and
 // github.com/libp2p/go-libp2p/p2p/host/peerstore implement the legacy API on
