@@ -183,8 +183,9 @@ type checker struct {
 	// legacySigs holds the signature of each legacy-only method of
 	// core/peerstore, to recognise user interfaces that redeclare them.
 	legacySigs map[string]*types.Signature
-	writes     *writes // built on first use
-	params     *params // built on first use
+	writes     *writes     // built on first use
+	params     *params     // built on first use
+	asserts    *assertions // built on first use
 	// kept memoises keptOnly; uses indexes the uses of interface-typed
 	// variables for it (built on first use).
 	kept        map[*types.Var]bool

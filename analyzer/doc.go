@@ -93,6 +93,18 @@
 //   - a method is called on an upstream pstoremem or pstoreds store created
 //     in another package: the import swap there moves it to compat, whose
 //     stores keep the legacy API on purpose and are not reported.
+//   - the host's store the fix would replace also reaches, through the
+//     same locals, fields and parameters, a type assertion or type switch
+//     of the package to a type that a compat view does not pass exactly as
+//     the host's store does (an application's wrapper such as op-node's
+//     ExtendedPeerstore; core/peerstore interfaces, and interfaces every
+//     Peerstore implements, are passed alike): the view is another value,
+//     and the rewrite would change what that code finds (assert.go). An
+//     assertion on a store whose origin is not traced holds back every
+//     rewrite whose view would be stored rather than used only as the
+//     receiver of method calls. An assertion on an untraced value of an
+//     empty interface type (any) is not considered: a store that reaches
+//     one through any in the same package is not seen.
 //
 // Packages under github.com/pstoremigrate/pstoremigrate/compat/ and
 // github.com/libp2p/go-libp2p/p2p/host/peerstore implement the legacy API on

@@ -132,6 +132,10 @@ func (c *checker) checkMethods() {
 			manual = "the method is promoted from an embedded peerstore: fill the embedded field with peerstore.New(h) of compat/peerstore, or move to the native replacement"
 		default:
 			kind, rws := c.source(sel.X)
+			if why := c.changesAssertion(rws); why != "" {
+				manual = why
+				break
+			}
 			switch kind {
 			case compatSource:
 				continue // already the compat shortcut

@@ -61,7 +61,13 @@ func (c *checker) checkPeerstoreValues() {
 		if why := c.typeOnly(cur); why != "" {
 			what += "; " + why
 		}
+		var why string
 		if rw != nil {
+			why = c.changesAssertion([]*hostRewrite{rw})
+		}
+		if why != "" {
+			f.message = fmt.Sprintf("%s; not rewritten: %s", what, why)
+		} else if rw != nil {
 			f.rewrites = []*hostRewrite{rw}
 			f.message = fmt.Sprintf("%s; fix: pass peerstore.New(%s) of compat/peerstore instead", what, types.ExprString(rw.host))
 			if view := c.reusableView(rw); view != "" {
