@@ -40,15 +40,18 @@
 //
 // While the host still has a full legacy peerstore, migrated code (a view)
 // and unmigrated code (h.Peerstore()) see one picture. Writes through a view
-// go to both the state and h.Peerstore(). Reads ask h.Peerstore() first and
-// use the state when it has nothing: the legacy store then holds every write
-// from both sides (identify writes there too), so a value Put through
-// h.Peerstore() is seen through a view even when the view had its own, and a
-// view created long after the peers were identified answers from it. On a
-// host whose store keeps nothing of this, every read falls through to the
-// state. One corner follows: when the legacy store is emptied for a peer
-// (RemoveProtocols of every protocol through h.Peerstore()), a view answers
-// what the events told it.
+// go to h.Peerstore(), and to the state only when h.Peerstore() does not
+// keep them: a second copy would survive a RemovePeer made on h.Peerstore()
+// directly. Reads ask h.Peerstore() first and use the state when it has
+// nothing: the legacy store then holds every write from both sides
+// (identify writes there too), so a value Put through h.Peerstore() is seen
+// through a view even when the view had its own, and a view created long
+// after the peers were identified answers from it. On a host whose store
+// keeps nothing of this, writes go to the state and every read falls
+// through to it. One corner follows: when the legacy store is emptied for a
+// peer still connected (RemoveProtocols of every protocol, or RemovePeer,
+// through h.Peerstore()), a view answers what identify told it on the
+// peer's live connections.
 //
 // # One state per host, and when to attach it
 //

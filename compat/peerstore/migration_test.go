@@ -6,6 +6,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -56,6 +57,34 @@ func TestMixedMigrationLegacyToView(t *testing.T) {
 
 	local.Peerstore().RecordLatency(rp, 40*time.Millisecond)
 	assert.Equal(t, 40*time.Millisecond, ps.LatencyEWMA(rp))
+}
+
+// Migrated code writes through a view, unmigrated code removes the peer from
+// h.Peerstore() (go-waku's peer manager does): the view must not answer what
+// was removed from a copy of its own.
+func TestRemovePeerOnLegacyStoreReachesViewWrites(t *testing.T) {
+	h := newHost(t, hostConfig{}) // full legacy store
+	ps := New(h)
+	p := peer.ID("some-peer")
+
+	require.NoError(t, ps.Put(p, "score", 1))
+	require.NoError(t, ps.AddProtocols(p, echo))
+	ps.RecordLatency(p, 30*time.Millisecond)
+	got, err := ps.GetProtocols(p)
+	require.NoError(t, err)
+	require.Equal(t, []protocol.ID{echo}, got)
+
+	h.Peerstore().RemovePeer(p)
+
+	_, err = ps.Get(p, "score")
+	assert.ErrorIs(t, err, peerstore.ErrNotFound)
+	got, err = ps.GetProtocols(p)
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	supported, err := ps.SupportsProtocols(p, echo)
+	require.NoError(t, err)
+	assert.Empty(t, supported)
+	assert.Zero(t, ps.LatencyEWMA(p))
 }
 
 // A view created long after the peers were identified, on a full legacy

@@ -151,10 +151,18 @@ func (v *view) Get(p peer.ID, key string) (any, error) {
 	return nil, peerstore.ErrNotFound
 }
 
-// Put writes to h.Peerstore() and to the state, where the value lives until
-// the grace period after p's last connection closed (from now if p is not
+// Put writes to h.Peerstore(), and to the state only if h.Peerstore() does
+// not keep the value (a minimal store): a second copy in the state would
+// outlive a RemovePeer made on h.Peerstore() directly, and the view would
+// answer what legacy code removed. In the state the value lives until the
+// grace period after p's last connection closed (from now if p is not
 // connected).
 func (v *view) Put(p peer.ID, key string, val any) error {
+	legacyErr := v.legacy.Put(p, key, val)
+	if legacyErr == nil && v.legacyKeeps(p, key) {
+		_ = v.state.data.Delete(p, metaKey(key))
+		return nil
+	}
 	if key == "AgentVersion" || key == "ProtocolVersion" {
 		// Before the write: an identification handled meanwhile must
 		// see the flag and drop what this writes (see putVersions).
@@ -164,19 +172,31 @@ func (v *view) Put(p peer.ID, key string, val any) error {
 	if err := v.state.data.Put(p, metaKey(key), val, v.state.grace); err != nil {
 		errs = append(errs, fmt.Errorf("compat/peerstore: put %q for %s: %w", key, p, err))
 	}
-	if err := v.legacy.Put(p, key, val); err != nil {
-		errs = append(errs, err)
+	if legacyErr != nil {
+		errs = append(errs, legacyErr)
 	}
 	return errors.Join(errs...)
 }
 
+// legacyKeeps tells whether h.Peerstore() answers a value for p's key.
+func (v *view) legacyKeeps(p peer.ID, key string) bool {
+	_, err := v.legacy.Get(p, key)
+	return err == nil
+}
+
 // Metrics.
 
-// RecordLatency feeds h.Peerstore() and the state's own EWMA, computed as
-// upstream's (peerstore.LatencyEWMASmoothing).
+// RecordLatency feeds h.Peerstore(), and, if it keeps no latency (a
+// minimal store), the state's own EWMA, computed as upstream's
+// (peerstore.LatencyEWMASmoothing). As for Put, the state keeps no second
+// copy of what h.Peerstore() keeps.
 func (v *view) RecordLatency(p peer.ID, next time.Duration) {
 	v.legacy.RecordLatency(p, next)
 	s := v.state
+	if v.legacy.LatencyEWMA(p) > 0 {
+		_ = s.data.Delete(p, latencyKey{})
+		return
+	}
 	s.latMu.Lock()
 	defer s.latMu.Unlock()
 	ewma := next
@@ -290,13 +310,25 @@ func (v *view) RemoveProtocols(p peer.ID, protos ...protocol.ID) error {
 	}, func() error { return v.legacy.RemoveProtocols(p, protos...) })
 }
 
-// writeProtocols applies edit to the state's set of p and writes the result
-// as the set written through views; legacyWrite does the same to
-// h.Peerstore().
+// writeProtocols applies legacyWrite to h.Peerstore() and, unless that
+// store now answers a set for p (a minimal store does not), applies edit to
+// the state's set of p and keeps the result as the set written through
+// views. As for Put, the state keeps no second copy of what h.Peerstore()
+// keeps.
 func (v *view) writeProtocols(p peer.ID, edit func([]protocol.ID) []protocol.ID, legacyWrite func() error) error {
 	s := v.state
-	var errs []error
 	s.protoEditMu.Lock()
+	defer s.protoEditMu.Unlock()
+	legacyErr := legacyWrite()
+	if legacyErr == nil {
+		if l, err := v.legacy.GetProtocols(p); err == nil && len(l) > 0 {
+			if s.overridden.Load() {
+				_ = s.data.Delete(p, protocolsOverrideKey{})
+			}
+			return nil
+		}
+	}
+	var errs []error
 	next := edit(s.protocols(p))
 	if len(next) > MaxProtocols {
 		errs = append(errs, ErrTooManyProtocols)
@@ -306,9 +338,8 @@ func (v *view) writeProtocols(p peer.ID, edit func([]protocol.ID) []protocol.ID,
 			errs = append(errs, fmt.Errorf("compat/peerstore: protocols of %s: %w", p, err))
 		}
 	}
-	s.protoEditMu.Unlock()
-	if err := legacyWrite(); err != nil {
-		errs = append(errs, err)
+	if legacyErr != nil {
+		errs = append(errs, legacyErr)
 	}
 	return errors.Join(errs...)
 }
