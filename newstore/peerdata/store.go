@@ -71,9 +71,6 @@ type Store struct {
 
 	mu    sync.Mutex
 	peers map[peer.ID]*peerState
-	// nextPeer is an allocation for a new peer made outside the lock by
-	// Connected; at most one.
-	nextPeer atomic.Pointer[peerWithRoom]
 	// withData counts the peers in peers that hold at least one value: the
 	// number the peer cap applies to.
 	withData int
@@ -135,11 +132,7 @@ type peerWithRoom struct {
 }
 
 func newPeerState(connected bool) *peerState {
-	return initPeer(new(peerWithRoom), connected)
-}
-
-func initPeer(r *peerWithRoom, connected bool) *peerState {
-	r.connected = connected
+	r := &peerWithRoom{peerState: peerState{connected: connected}}
 	r.entries = r.room[:0]
 	return &r.peerState
 }
@@ -486,22 +479,14 @@ func (s *Store) Peers() []peer.ID {
 // next Disconnected. Subscribe calls it from connectedness events; call it
 // directly for peers connected before the subscription.
 func (s *Store) Connected(p peer.ID) {
-	// Allocated before the lock, so that allocating (and any collection
-	// work it is charged) does not hold up Puts and Gets; kept for the
-	// next call when p has a state already.
-	spare := s.nextPeer.Swap(nil)
-	if spare == nil {
-		spare = new(peerWithRoom)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers[p]
 	if ps == nil {
-		s.peers[p] = initPeer(spare, true)
+		s.peers[p] = newPeerState(true)
 		s.peakPeers = max(s.peakPeers, len(s.peers))
 		return
 	}
-	s.nextPeer.Store(spare)
 	if ps.connected {
 		return
 	}

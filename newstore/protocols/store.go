@@ -115,9 +115,6 @@ type Store struct {
 	// lastShared is lastList for unions to share (sharedLastLocked), nil
 	// until one does.
 	lastShared []handle
-	// nextPeer is an allocation for a new peer made outside the lock (see
-	// takePeer); at most one.
-	nextPeer atomic.Pointer[peerWithConn]
 	// removed holds, per peer, what identify pushes removed and did not add
 	// again, so that a late identification event cannot bring it back (see
 	// Identified); at most maxPerConn per peer, all forgotten when full. It
@@ -201,26 +198,8 @@ type peerWithConn struct {
 	conns [1]*connState
 }
 
-// takePeer returns the allocation for a new peer: the one an earlier
-// event left unused, or a new one. It runs before the lock is taken, so
-// that allocating (and any collection work it is charged) does not hold up
-// the other goroutine: the swarm's, whose closes take the same lock.
-func (s *Store) takePeer() *peerWithConn {
-	if r := s.nextPeer.Swap(nil); r != nil {
-		return r
-	}
-	return new(peerWithConn)
-}
-
-// keepPeer keeps r, which an event did not use, for the next one.
-func (s *Store) keepPeer(r *peerWithConn) {
-	if r != nil {
-		s.nextPeer.Store(r)
-	}
-}
-
-// initPeer makes r p's state, with its first connection.
-func initPeer(r *peerWithConn, p peer.ID) (*peerState, *connState) {
+func newPeerWithConn(p peer.ID) (*peerState, *connState) {
+	r := &peerWithConn{}
 	r.ps.id = p
 	r.ps.conns = r.conns[:0]
 	return &r.ps, &r.cs
@@ -294,7 +273,6 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	}
 	ids := s.dedupe(protos)
 	p := c.RemotePeer()
-	spare := s.takePeer()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var buf [smallSet]handle
@@ -306,16 +284,10 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 			room.bytes -= int(ps.bytes) // a retained set is replaced, live ones stay
 		}
 		set, same := s.resolveListLocked(buf[:0], ids, &room)
-		if ps == nil {
-			s.addConnLocked(c, p, spare, nil, set, same)
-		} else {
-			s.keepPeer(spare)
-			s.addConnLocked(c, p, nil, ps, set, same)
-		}
+		s.addConnLocked(c, p, ps, set, same)
 		s.recycleLocked(set, lookup{})
 		return
 	}
-	s.keepPeer(spare)
 	// A later event on c: see above.
 	if removed := s.removed[ps]; len(removed) > 0 {
 		kept := make([]protocol.ID, 0, len(ids)) // ids may be the caller's slice
@@ -343,17 +315,16 @@ func (s *Store) Identified(c network.Conn, protos []protocol.ID) {
 	s.recycleLocked(set, lookup{})
 }
 
-// addConnLocked starts c's set, and p's state if c is its first
-// connection: ps, or, if p has none yet (ps nil), the one made of fresh.
-// set holds no duplicates.
+// addConnLocked starts c's set, and p's state (ps, nil if p has none yet)
+// if c is its first connection. set holds no duplicates.
 //
 // same tells that set is the last list resolved (see resolveListLocked):
 // a first connection whose set is within bounds then shares its list with
 // the other peers that sent the same.
-func (s *Store) addConnLocked(c network.Conn, p peer.ID, fresh *peerWithConn, ps *peerState, set []handle, same bool) {
+func (s *Store) addConnLocked(c network.Conn, p peer.ID, ps *peerState, set []handle, same bool) {
 	var cs *connState
 	if ps == nil {
-		ps, cs = initPeer(fresh, p)
+		ps, cs = newPeerWithConn(p)
 		ps.indexed = s.indexing
 		s.peers[p] = ps
 		s.peakPeers = max(s.peakPeers, len(s.peers))
